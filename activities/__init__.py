@@ -1,0 +1,6 @@
+"""Every side effect of TaskAgent lives here, as methods of classes built with their dependencies."""
+
+from activities.code import CodeActivities
+from activities.pipelines import PipelineActivities
+
+__all__ = ["CodeActivities", "PipelineActivities"]

@@ -1,0 +1,73 @@
+"""The code-step activity: runs a registered function on validated input."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from taskagent.errors import (
+    INVALID_STEP_INPUT,
+    INVALID_STEP_OUTPUT,
+    UNKNOWN_FUNCTION,
+    StepFailed,
+    non_retryable,
+)
+from taskagent.functions import StepContext
+from taskagent.names import CODE_STEP_ACTIVITY
+from taskagent.registry import Registry
+from taskagent.results import CodeStepRequest, CodeStepResult
+
+
+class CodeActivities:
+    """Runs the functions of a registry; the attempt number travels with every outcome."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    @activity.defn(name=CODE_STEP_ACTIVITY)
+    async def run(self, request: CodeStepRequest) -> CodeStepResult:
+        info = activity.info()
+        function = self._registry.get_function(request.function)
+        if function is None:
+            raise non_retryable(
+                f"function {request.function!r} is not registered on this worker",
+                UNKNOWN_FUNCTION,
+                info.attempt,
+            )
+        try:
+            value = function.input_adapter.validate_python(request.input)
+        except ValidationError as err:
+            raise non_retryable(
+                f"input of {request.function!r} is invalid: {_errors(err)}",
+                INVALID_STEP_INPUT,
+                info.attempt,
+            ) from None
+        context = StepContext(request.step_id, info.workflow_id, info.workflow_run_id, info.attempt)
+        try:
+            output = await function.call(value, context)
+        except StepFailed as err:
+            raise ApplicationError(
+                str(err), info.attempt, type=err.type, non_retryable=not err.retryable
+            ) from None
+        except ApplicationError:
+            raise
+        except Exception as err:
+            raise ApplicationError(f"{type(err).__name__}: {err}", info.attempt,
+                                   type=type(err).__name__) from err
+        try:
+            checked = function.output_adapter.validate_python(output)
+        except ValidationError as err:
+            raise non_retryable(
+                f"output of {request.function!r} is invalid: {_errors(err)}",
+                INVALID_STEP_OUTPUT,
+                info.attempt,
+            ) from None
+        output_data = function.output_adapter.dump_python(checked, mode="json")
+        return CodeStepResult(output=output_data, attempt=info.attempt)
+
+
+def _errors(err: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in err.errors()
+    )

@@ -1,0 +1,1 @@
+"""Example pipelines that ship with TaskAgent and run offline."""

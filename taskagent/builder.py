@@ -1,0 +1,153 @@
+"""A fluent Python builder that produces the same PipelineSpec as a JSON or YAML file.
+
+    pipeline = (
+        Pipeline("company_research", input_model=CompanyQuery)
+        .code("search", search_company)
+        .code("reputation", check_reputation, depends_on=["search"])
+        .code("social", analyse_social, depends_on=["search"])
+        .code("report", write_report, depends_on=["reputation", "social"])
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from taskagent.spec import (
+    CodeStep,
+    FailurePolicy,
+    ParallelStep,
+    PipelineDefaults,
+    PipelineSpec,
+    Step,
+    SubPipelineStep,
+    SwitchStep,
+)
+from taskagent.validation import Catalog, validate_pipeline
+
+_STEP: TypeAdapter[Any] = TypeAdapter(Step)
+
+
+def function_name(function: str | Callable[..., Any]) -> str:
+    """The registered name of a function given by name or by the function itself."""
+    if isinstance(function, str):
+        return function
+    return getattr(function, "__taskagent_name__", function.__name__)
+
+
+def code(step_id: str, function: str | Callable[..., Any], **fields: Any) -> CodeStep:
+    """A code step running a registered function."""
+    return CodeStep(kind="code", id=step_id, function=function_name(function), **fields)
+
+
+def switch(
+    step_id: str,
+    value: str,
+    routes: dict[str, str | list[str]],
+    default: str | list[str] | None = None,
+    **fields: Any,
+) -> SwitchStep:
+    """A switch routing to steps by the value of the expression `value`."""
+    return SwitchStep.model_validate(
+        {"kind": "switch", "id": step_id, "value": value, "routes": routes, "default": default, **fields}
+    )
+
+
+def parallel(
+    step_id: str, branches: Sequence[Step], merge: str | Callable[..., Any] = "object", **fields: Any
+) -> ParallelStep:
+    """Concurrent branches merged by `merge` (a built-in name or a registered function)."""
+    return ParallelStep(
+        kind="parallel",
+        id=step_id,
+        branches=list(branches),
+        merge=function_name(merge),
+        **fields,
+    )
+
+
+def subpipeline(
+    step_id: str, pipeline: str | PipelineSpec | Pipeline, **fields: Any
+) -> SubPipelineStep:
+    """A step that runs another pipeline as a child workflow."""
+    target = pipeline.build() if isinstance(pipeline, Pipeline) else pipeline
+    return SubPipelineStep(kind="pipeline", id=step_id, pipeline=target, **fields)
+
+
+class Pipeline:
+    """Fluent builder of a PipelineSpec; every method returns the builder."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        *,
+        input_model: type[BaseModel] | None = None,
+        input_schema: dict[str, Any] | None = None,
+        constraints: Sequence[str] = (),
+        on_failure: FailurePolicy | str = FailurePolicy.FAIL_FAST,
+        max_concurrency: int | None = None,
+        defaults: PipelineDefaults | None = None,
+        output: Any = None,
+    ) -> None:
+        if input_model is not None:
+            input_schema = input_model.model_json_schema()
+        self._header: dict[str, Any] = {
+            "name": name,
+            "description": description,
+            "input_schema": input_schema,
+            "constraints": list(constraints),
+            "on_failure": on_failure,
+            "max_concurrency": max_concurrency,
+            "defaults": defaults or PipelineDefaults(),
+            "output": output,
+        }
+        self._steps: list[Any] = []
+
+    def add(self, step: Step | dict[str, Any]) -> Pipeline:
+        """Add a step model or its plain data."""
+        self._steps.append(step if isinstance(step, BaseModel) else _STEP.validate_python(step))
+        return self
+
+    def code(self, step_id: str, function: str | Callable[..., Any], **fields: Any) -> Pipeline:
+        return self.add(code(step_id, function, **fields))
+
+    def switch(
+        self,
+        step_id: str,
+        on: str,
+        routes: dict[str, str | list[str]],
+        default: str | list[str] | None = None,
+        **fields: Any,
+    ) -> Pipeline:
+        return self.add(switch(step_id, value, routes, default, **fields))
+
+    def parallel(
+        self,
+        step_id: str,
+        branches: Sequence[Step],
+        merge: str | Callable[..., Any] = "object",
+        **fields: Any,
+    ) -> Pipeline:
+        return self.add(parallel(step_id, branches, merge, **fields))
+
+    def pipeline(
+        self, step_id: str, pipeline: str | PipelineSpec | Pipeline, **fields: Any
+    ) -> Pipeline:
+        return self.add(subpipeline(step_id, pipeline, **fields))
+
+    def output(self, mapping: Any) -> Pipeline:
+        """Declare the final output mapping."""
+        self._header["output"] = mapping
+        return self
+
+    def build(self) -> PipelineSpec:
+        """The spec (structurally checked; use `validate` for the whole-definition checks)."""
+        return PipelineSpec.model_validate({**self._header, "steps": self._steps})
+
+    def validate(self, catalog: Catalog | None = None) -> PipelineSpec:
+        """The spec after whole-definition validation; raises SpecError listing every problem."""
+        return validate_pipeline(self.build(), catalog)

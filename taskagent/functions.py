@@ -1,0 +1,89 @@
+"""Registered Python functions: the code that code steps and custom merges run."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+from pydantic import TypeAdapter
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a function may know about the step that runs it.
+
+    `idempotency_key` is stable across retries of the same step in the same run: use it to make
+    side effects (payments, e-mails, commits) happen once.
+    """
+
+    step_id: str
+    workflow_id: str
+    run_id: str
+    attempt: int
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.workflow_id}/{self.step_id}"
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A registered function with the adapters that check its input and output."""
+
+    name: str
+    func: Callable[..., Any]
+    input_adapter: TypeAdapter[Any]
+    output_adapter: TypeAdapter[Any]
+    local: bool
+    takes_context: bool
+    description: str
+
+    def input_schema(self) -> dict[str, Any]:
+        return self.input_adapter.json_schema()
+
+    def output_schema(self) -> dict[str, Any]:
+        return self.output_adapter.json_schema()
+
+    async def call(self, value: Any, context: StepContext) -> Any:
+        """Run the function on an already validated input; sync functions run in a thread."""
+        args: tuple[Any, ...] = (value, context) if self.takes_context else (value,)
+        if inspect.iscoroutinefunction(self.func):
+            return await self.func(*args)
+        import asyncio
+
+        result = await asyncio.to_thread(self.func, *args)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+
+def describe_function(
+    func: Callable[..., Any] | Callable[..., Awaitable[Any]],
+    *,
+    name: str | None = None,
+    local: bool = False,
+) -> FunctionInfo:
+    """Build the FunctionInfo of `func` from its type hints.
+
+    The first parameter is the input (its annotation is the input type), an optional second
+    parameter receives a StepContext, and the return annotation is the output type.
+    """
+    params = list(inspect.signature(func).parameters.values())
+    if not params or len(params) > 2:
+        raise TypeError(
+            f"{func.__qualname__} must take one input parameter and optionally a StepContext"
+        )
+    hints = get_type_hints(func)
+    input_type = hints.get(params[0].name, Any)
+    output_type = hints.get("return", Any)
+    return FunctionInfo(
+        name=name or func.__name__,
+        func=func,
+        input_adapter=TypeAdapter(input_type),
+        output_adapter=TypeAdapter(output_type),
+        local=local,
+        takes_context=len(params) == 2,
+        description=inspect.getdoc(func) or "",
+    )

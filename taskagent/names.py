@@ -1,0 +1,9 @@
+"""Stable names of workflow types, activities and queries: never change them once released."""
+
+PIPELINE_WORKFLOW = "PipelineWorkflow"
+DEFAULT_TASK_QUEUE = "taskagent"
+
+RESOLVE_PIPELINE_ACTIVITY = "taskagent.resolve_pipeline"
+CODE_STEP_ACTIVITY = "taskagent.code_step"
+
+PROGRESS_QUERY = "progress"

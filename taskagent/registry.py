@@ -1,0 +1,130 @@
+"""Registries of named functions and pipelines, and loading them from modules and folders."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from taskagent.functions import FunctionInfo, describe_function
+from taskagent.serialization import load_spec_file
+from taskagent.spec import PipelineSpec
+from taskagent.validation import Problem, SpecError, validate_pipeline
+
+F = TypeVar("F", bound=Callable[..., Any])
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class RegistryError(ValueError):
+    """A registration that conflicts with another, or a module or folder that cannot be loaded."""
+
+
+class Registry:
+    """Named functions and pipelines, the catalog a worker serves and validates against.
+
+    A module exposes one as `registry`; the worker merges the registries of every module listed
+    in TASKAGENT_MODULES, then adds the spec files of TASKAGENT_PIPELINE_DIR.
+    """
+
+    def __init__(self) -> None:
+        self._functions: dict[str, FunctionInfo] = {}
+        self._pipelines: dict[str, Any] = {}
+        self._sources: dict[str, str] = {}
+
+    # -- functions -------------------------------------------------------------------------
+    def function(self, name: str | None = None, *, local: bool = False) -> Callable[[F], F]:
+        """Register a function for code steps: `@registry.function()`.
+
+        `local=True` declares it cheap: it then runs as a local activity by default.
+        """
+
+        def decorate(func: F) -> F:
+            info = describe_function(func, name=name, local=local)
+            self.add_function(info)
+            func.__taskagent_name__ = info.name  # type: ignore[attr-defined]
+            return func
+
+        return decorate
+
+    def add_function(self, info: FunctionInfo) -> None:
+        if info.name in self._functions and self._functions[info.name].func is not info.func:
+            raise RegistryError(f"function {info.name!r} is registered twice")
+        self._functions[info.name] = info
+
+    def get_function(self, name: str) -> FunctionInfo | None:
+        return self._functions.get(name)
+
+    def function_names(self) -> Sequence[str]:
+        return sorted(self._functions)
+
+    # -- pipelines -------------------------------------------------------------------------
+    def add_pipeline(self, pipeline: Any, *, source: str = "python") -> None:
+        """Register a pipeline (a spec, a builder or plain data); it is validated by `check()`."""
+        data = pipeline.build() if hasattr(pipeline, "build") else pipeline
+        name = data.name if isinstance(data, PipelineSpec) else (data or {}).get("name")
+        if not isinstance(name, str):
+            raise RegistryError(f"pipeline from {source} has no name")
+        if name in self._pipelines:
+            raise RegistryError(
+                f"pipeline {name!r} from {source} is already registered from {self._sources[name]}"
+            )
+        self._pipelines[name] = data
+        self._sources[name] = source
+
+    def pipeline_names(self) -> Sequence[str]:
+        return sorted(self._pipelines)
+
+    def get_pipeline(self, name: str) -> PipelineSpec:
+        """The validated spec of a registered pipeline."""
+        if name not in self._pipelines:
+            raise SpecError(name, [Problem("pipeline", self._unknown(name))])
+        return validate_pipeline(self._pipelines[name], self)
+
+    def describe(self, name: str) -> tuple[str, str]:
+        """(description, source) of a registered pipeline."""
+        data = self._pipelines[name]
+        description = data.description if isinstance(data, PipelineSpec) else data.get("description", "")
+        return description or "", self._sources[name]
+
+    def check(self) -> list[SpecError]:
+        """Validate every registered pipeline; the errors of the invalid ones."""
+        errors: list[SpecError] = []
+        for name in self.pipeline_names():
+            try:
+                self.get_pipeline(name)
+            except SpecError as err:
+                errors.append(err)
+        return errors
+
+    def _unknown(self, name: str) -> str:
+        known = ", ".join(self.pipeline_names()) or "none"
+        return f"no pipeline named {name!r} is registered (registered: {known})"
+
+    # -- composition -----------------------------------------------------------------------
+    def include(self, other: Registry) -> None:
+        """Add everything `other` registered."""
+        for info in other._functions.values():
+            self.add_function(info)
+        for name, data in other._pipelines.items():
+            self.add_pipeline(data, source=other._sources[name])
+
+    def load_modules(self, names: Iterable[str]) -> None:
+        """Import modules and include the `registry` each one exposes."""
+        for name in names:
+            try:
+                module = importlib.import_module(name)
+            except ImportError as err:
+                raise RegistryError(f"cannot import pipeline module {name!r}: {err}") from err
+            found = getattr(module, "registry", None)
+            if not isinstance(found, Registry):
+                raise RegistryError(f"module {name!r} has no `registry = Registry()`")
+            self.include(found)
+
+    def load_folder(self, folder: Path) -> None:
+        """Add every *.yaml, *.yml and *.json pipeline spec in `folder`."""
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.iterdir()):
+            if path.suffix in SPEC_SUFFIXES:
+                self.add_pipeline(load_spec_file(path), source=str(path))

@@ -1,0 +1,166 @@
+"""Shared test helpers: binaries, a worker context, and a registry of probe functions."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+
+from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed
+from taskagent.names import PIPELINE_WORKFLOW
+from taskagent.results import PipelineResult
+from worker import build_worker
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def binary(name: str) -> str:
+    path = BIN / name
+    assert path.exists(), f"{path} is missing: run `make venv` (pip install -e '.[dev]')"
+    return str(path)
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Poll `check` until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def running_worker(client: Client, registry: Registry, task_queue: str) -> AsyncIterator[None]:
+    worker = build_worker(client, registry, task_queue, graceful_shutdown=timedelta(seconds=0))
+    async with worker:
+        yield
+
+
+async def start(
+    client: Client, task_queue: str, pipeline: Any, data: dict[str, Any] | None = None
+) -> WorkflowHandle[Any, PipelineResult]:
+    if hasattr(pipeline, "build"):
+        pipeline = pipeline.build()
+    if hasattr(pipeline, "model_dump"):
+        pipeline = pipeline.model_dump(mode="json", exclude_defaults=True)
+    return await client.start_workflow(
+        PIPELINE_WORKFLOW,
+        PipelineRunRequest(pipeline=pipeline, input=data or {}),
+        id=unique("wf"),
+        task_queue=task_queue,
+        result_type=PipelineResult,
+        execution_timeout=timedelta(seconds=60),
+    )
+
+
+# -- probe functions ---------------------------------------------------------------------------
+probes = Registry()
+EVENTS: dict[str, asyncio.Event] = {}
+BARRIERS: dict[str, asyncio.Barrier] = {}
+INTERVALS: dict[str, tuple[float, float]] = {}
+CALLS: dict[str, int] = {}
+
+
+def event(name: str) -> asyncio.Event:
+    return EVENTS.setdefault(name, asyncio.Event())
+
+
+class Signal(BaseModel):
+    name: str
+    tag: str = ""
+
+
+class Gate(BaseModel):
+    name: str
+    parties: int = 2
+    tag: str
+
+
+class Numbers(BaseModel):
+    a: float
+    b: float
+
+
+class Flaky(BaseModel):
+    name: str
+    failures: int
+
+
+def _timed(tag: str, started: float) -> None:
+    INTERVALS[tag] = (started, time.monotonic())
+
+
+@probes.function()
+async def echo(value: Any) -> Any:
+    return value
+
+
+@probes.function(local=True)
+def add(numbers: Numbers) -> float:
+    return numbers.a + numbers.b
+
+
+@probes.function()
+async def wait_for_signal(signal: Signal) -> dict[str, str]:
+    """Block (heartbeating) until `signal.name` is set."""
+    started = time.monotonic()
+    gate = event(signal.name)
+    while not gate.is_set():
+        activity.heartbeat()
+        try:
+            await asyncio.wait_for(gate.wait(), 0.2)
+        except TimeoutError:
+            pass
+    _timed(signal.tag or signal.name, started)
+    return {"waited_for": signal.name}
+
+
+@probes.function()
+async def send_signal(signal: Signal) -> dict[str, str]:
+    started = time.monotonic()
+    event(signal.name).set()
+    _timed(signal.tag or signal.name, started)
+    return {"sent": signal.name}
+
+
+@probes.function()
+async def meet(gate: Gate) -> dict[str, str]:
+    """Returns only once `parties` steps are inside at the same time."""
+    started = time.monotonic()
+    barrier = BARRIERS.setdefault(gate.name, asyncio.Barrier(gate.parties))
+    await asyncio.wait_for(barrier.wait(), 20)
+    _timed(gate.tag, started)
+    return {"met": gate.tag}
+
+
+@probes.function()
+async def fail(value: Any) -> Any:
+    raise StepFailed(f"refused {value!r}", retryable=False, type="Refused")
+
+
+@probes.function()
+async def flaky(spec: Flaky, context: StepContext) -> dict[str, int]:
+    CALLS[spec.name] = CALLS.get(spec.name, 0) + 1
+    if context.attempt <= spec.failures:
+        raise RuntimeError(f"transient failure {context.attempt}")
+    return {"attempt": context.attempt}
+
+
+@probes.function(local=True)
+def total(outputs: dict[str, float]) -> float:
+    return sum(outputs.values())

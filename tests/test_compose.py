@@ -1,0 +1,127 @@
+"""Structural checks for docker-compose.yml and the worker Dockerfile.
+
+Docker is not available on the build machines, so the stack itself is never
+started here; these tests only validate the configuration files.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SERVICES = ("postgresql", "temporal", "temporal-ui", "worker")
+
+
+@pytest.fixture(scope="module")
+def services() -> dict:
+    assert COMPOSE_FILE.is_file(), f"{COMPOSE_FILE} is missing"
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict), (
+        "docker-compose.yml must define a 'services' mapping"
+    )
+    return data["services"]
+
+
+def env(service: dict) -> dict:
+    """Return a service's environment as a dict (mapping or list form)."""
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) if "=" in item else (item, None) for item in raw)
+    return {k: (None if v is None else str(v)) for k, v in raw.items()}
+
+
+def depends_condition(service: dict, target: str) -> str | None:
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return "service_started" if target in deps else None
+    return (deps.get(target) or {}).get("condition", "service_started") if target in deps else None
+
+
+def test_all_services_defined(services):
+    missing = [name for name in SERVICES if name not in services]
+    assert not missing, f"missing compose services: {missing}"
+
+
+def test_temporal_uses_postgres(services):
+    temporal = services["temporal"]
+    temporal_env = env(temporal)
+    assert temporal_env.get("DB", "").startswith("postgres"), (
+        f"temporal DB must be postgres, got {temporal_env.get('DB')!r}"
+    )
+    assert temporal_env.get("POSTGRES_SEEDS") == "postgresql", (
+        "temporal POSTGRES_SEEDS must name the 'postgresql' service"
+    )
+    assert depends_condition(temporal, "postgresql") == "service_healthy", (
+        "temporal must depend on postgresql with condition service_healthy"
+    )
+    assert "healthcheck" in services["postgresql"], "postgresql needs a healthcheck"
+    assert "healthcheck" in temporal, "temporal needs a healthcheck"
+
+
+def test_ui_points_at_temporal(services):
+    address = env(services["temporal-ui"]).get("TEMPORAL_ADDRESS")
+    assert address == "temporal:7233", (
+        f"UI TEMPORAL_ADDRESS should be temporal:7233, got {address!r}"
+    )
+
+
+def test_worker_targets_temporal_and_queue(services):
+    worker_env = env(services["worker"])
+    address, queue = worker_env.get("TEMPORAL_ADDRESS"), worker_env.get("TASKAGENT_TASK_QUEUE")
+    assert address == "temporal:7233", (
+        f"worker TEMPORAL_ADDRESS should be temporal:7233: {address!r}"
+    )
+    assert queue == "taskagent", f"worker task queue should be 'taskagent', got {queue!r}"
+    assert depends_condition(services["worker"], "temporal") == "service_healthy", (
+        "worker must wait for temporal to be healthy"
+    )
+
+
+def test_worker_is_scalable(services):
+    worker = services["worker"]
+    assert "container_name" not in worker, "worker must not set container_name (breaks --scale)"
+    replicas = (worker.get("deploy") or {}).get("replicas", 1)
+    assert isinstance(replicas, int) and replicas >= 2, (
+        f"worker deploy.replicas should be >= 2, got {replicas!r}"
+    )
+
+
+def test_no_literal_secrets(services):
+    offenders = [
+        f"{name}.{key}"
+        for name, service in services.items()
+        for key, value in env(service).items()
+        if key.endswith("_KEY") and not (value and re.fullmatch(r"\$\{[^}]+\}", value))
+    ]
+    assert not offenders, (
+        f"*_KEY variables must be ${{...}} pass-throughs, not literals: {offenders}"
+    )
+
+
+def test_images_are_pinned(services):
+    for name, service in services.items():
+        image = service.get("image")
+        if image is None:
+            continue
+        tag = image.rsplit("/", 1)[-1].partition(":")[2]
+        assert tag and tag != "latest", (
+            f"service {name!r} image {image!r} must be pinned to a non-latest tag"
+        )
+
+
+def test_worker_builds_from_dockerfile(services):
+    build = services["worker"].get("build")
+    spec = {"context": build} if isinstance(build, str) else (build or {})
+    context, dockerfile = spec.get("context"), spec.get("dockerfile", "Dockerfile")
+    assert context in (".", "./"), f"worker should build from the repo root, got {build!r}"
+    path = ROOT / dockerfile
+    assert path.is_file(), f"worker Dockerfile {path} is missing"
+    cmd_lines = [
+        line for line in path.read_text().splitlines() if line.strip().upper().startswith("CMD")
+    ]
+    assert cmd_lines and "worker.py" in cmd_lines[-1], (
+        f"Dockerfile CMD must run worker.py, got {cmd_lines}"
+    )

@@ -1,0 +1,106 @@
+"""The TaskAgent worker: serves PipelineWorkflow, its activities and the registered pipelines.
+
+    python worker.py            # configured by TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+                                # TASKAGENT_TASK_QUEUE, TASKAGENT_MODULES, TASKAGENT_PIPELINE_DIR
+
+SIGINT or SIGTERM stops polling and lets in-flight activities finish (graceful shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities import CodeActivities, PipelineActivities
+from taskagent.logging import configure_logging, configure_tracing
+from taskagent.registry import Registry, RegistryError
+from taskagent.settings import Settings
+from workflows import PipelineWorkflow
+
+log = structlog.get_logger("taskagent.worker")
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+
+
+def build_registry(settings: Settings) -> Registry:
+    """Load the configured modules and spec folder; refuse invalid pipelines."""
+    registry = Registry()
+    registry.load_modules(settings.module_names())
+    registry.load_folder(settings.pipeline_dir)
+    errors = registry.check()
+    if errors:
+        raise RegistryError("\n".join(str(err) for err in errors))
+    return registry
+
+
+def build_worker(
+    client: Client,
+    registry: Registry,
+    task_queue: str,
+    graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
+) -> Worker:
+    """A worker with every workflow and activity wired to `registry`."""
+    code = CodeActivities(registry)
+    pipelines = PipelineActivities(registry)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[PipelineWorkflow],
+        activities=[code.run, pipelines.resolve],
+        graceful_shutdown_timeout=graceful_shutdown,
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=[TracingInterceptor()],
+    )
+
+
+async def main() -> int:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    configure_tracing("taskagent-worker")
+    try:
+        registry = build_registry(settings)
+    except RegistryError as err:
+        log.error("invalid pipeline registry", error=str(err))
+        return 2
+    try:
+        client = await connect(settings)
+    except RuntimeError as err:
+        log.error("cannot connect to Temporal", address=settings.temporal_address, error=str(err))
+        return 1
+    worker = build_worker(client, registry, settings.task_queue)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "worker started",
+        address=settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        task_queue=settings.task_queue,
+        pipelines=list(registry.pipeline_names()),
+        functions=len(registry.function_names()),
+    )
+    async with worker:
+        await stop.wait()
+        log.info("shutting down: draining in-flight tasks", timeout_s=GRACEFUL_SHUTDOWN.seconds)
+    log.info("worker stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,245 @@
+"""The DAG scheduler and the one choke point through which every step runs.
+
+Deterministic orchestration only: no I/O, no clocks but `workflow.now()`, no randomness. A step
+starts as soon as its own dependencies have settled; nothing waits for a "wave".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
+    from taskagent.graph import effective_dependencies, sinks
+    from taskagent.results import PipelineResult, StepResult, StepStatus
+    from taskagent.spec import FailurePolicy, PipelineSpec, StepBase, Trigger
+    from workflows.failures import StepExecutionError, classify, is_cancellation
+    from workflows.steps import EXECUTORS, StepOutcome
+
+
+class PipelineRun:
+    """Runs one pipeline's steps inside PipelineWorkflow and keeps their records."""
+
+    def __init__(
+        self,
+        spec: PipelineSpec,
+        pipeline_input: dict[str, Any],
+        result: PipelineResult,
+        on_change: Callable[[], None],
+    ) -> None:
+        self.spec = spec
+        self.input = pipeline_input
+        self.result = result
+        self._on_change = on_change
+        self._deps = effective_dependencies(spec.steps)
+        self._deselected: dict[str, str] = {}
+        self._failing_fast = False
+        self._cancel_reason: str | None = None
+        for step in spec.steps:
+            result.steps[step.id] = StepResult(id=step.id, kind=step.kind)
+
+    # -- scheduling ------------------------------------------------------------------------
+    async def execute(self) -> None:
+        """Run every step; returns when all have settled."""
+        pending = [step.id for step in self.spec.steps]
+        running: dict[str, asyncio.Task[StepResult]] = {}
+        try:
+            while True:
+                self._start_ready(pending, running)
+                if not running:
+                    break
+                done, _ = await workflow.wait(
+                    list(running.values()), return_when=asyncio.FIRST_COMPLETED
+                )
+                for step_id in [sid for sid, task in running.items() if task in done]:
+                    record = running.pop(step_id).result()
+                    if record.status is StepStatus.FAILED and self._fails_fast():
+                        await self._fail_fast(step_id, pending, running)
+        except asyncio.CancelledError:
+            await self._cancel(running, pending, "the run was cancelled")
+            raise
+
+    def _start_ready(self, pending: list[str], running: dict[str, asyncio.Task[StepResult]]) -> None:
+        progressed = True
+        while progressed:
+            progressed = False
+            for step_id in list(pending):
+                statuses = [self.result.steps[d].status for d in self._deps[step_id]]
+                if not all(status.settled for status in statuses):
+                    continue
+                if self.spec.max_concurrency and len(running) >= self.spec.max_concurrency:
+                    return
+                pending.remove(step_id)
+                skip_reason = self._skip_reason(step_id)
+                if skip_reason is not None:
+                    self._settle(self.result.steps[step_id], StepStatus.SKIPPED, reason=skip_reason)
+                    progressed = True
+                    continue
+                step = self.spec.step(step_id)
+                running[step_id] = asyncio.create_task(
+                    self.run_step(step, step_id, self._default_input(step))
+                )
+
+    def _skip_reason(self, step_id: str) -> str | None:
+        if step_id in self._deselected:
+            return self._deselected[step_id]
+        deps = self._deps[step_id]
+        if not deps:
+            return None
+        statuses = {dep: self.result.steps[dep].status for dep in deps}
+        completed = [d for d, s in statuses.items() if s is StepStatus.COMPLETED]
+        trigger = self.spec.step(step_id).trigger
+        if trigger is Trigger.ALL_SETTLED:
+            return None
+        if trigger is Trigger.ANY_COMPLETED:
+            return None if completed else "no dependency completed"
+        blocking = [f"{d} is {s.value}" for d, s in statuses.items() if s is not StepStatus.COMPLETED]
+        return f"dependency {blocking[0]}" if blocking else None
+
+    def _fails_fast(self) -> bool:
+        return self.spec.on_failure is FailurePolicy.FAIL_FAST and not self._failing_fast
+
+    async def _fail_fast(
+        self, failed: str, pending: list[str], running: dict[str, asyncio.Task[StepResult]]
+    ) -> None:
+        self._failing_fast = True
+        await self._cancel(running, pending, f"step {failed!r} failed (fail_fast)")
+
+    async def _cancel(
+        self, running: dict[str, asyncio.Task[StepResult]], pending: list[str], reason: str
+    ) -> None:
+        self._failing_fast = True
+        self._cancel_reason = reason
+        for task in running.values():
+            task.cancel()
+        if running:
+            await workflow.wait(list(running.values()))
+        running.clear()
+        for step_id in pending:
+            self._settle(self.result.steps[step_id], StepStatus.SKIPPED, reason=reason)
+        pending.clear()
+
+    # -- data ------------------------------------------------------------------------------
+    def scope(self) -> dict[str, Any]:
+        """What references and conditions read: the pipeline input and the settled steps."""
+        steps = {
+            step_id: {"output": record.output, "status": record.status.value}
+            for step_id, record in self.result.steps.items()
+            if record.parent is None
+        }
+        return {"input": self.input, "steps": steps}
+
+    def _default_input(self, step: StepBase) -> Any:
+        deps = step.depends_on
+        if not deps:
+            return self.input
+        if len(deps) == 1:
+            return self.result.steps[deps[0]].output
+        return {dep: self.result.steps[dep].output for dep in deps}
+
+    def final_output(self) -> Any:
+        """The pipeline's declared output, or the output of its sink steps."""
+        if self.spec.output is not None:
+            return resolve_mapping(self.spec.output, self.scope())
+        ends = sinks(self._deps)
+        if len(ends) == 1:
+            return self.result.steps[ends[0]].output
+        return {step_id: self.result.steps[step_id].output for step_id in ends}
+
+    def deselect(self, skipped: dict[str, str]) -> None:
+        """Mark steps that a routing decision left out; they settle as SKIPPED."""
+        self._deselected.update(skipped)
+
+    # -- the choke point -------------------------------------------------------------------
+    async def run_step(
+        self, step: StepBase, key: str, default_input: Any, parent: str | None = None
+    ) -> StepResult:
+        """Run one step with its full lifecycle recorded. Nothing runs around this method."""
+        record = self.result.steps.get(key)
+        if record is None:
+            record = self.result.steps[key] = StepResult(id=key, kind=step.kind, parent=parent)
+        record.status = StepStatus.RUNNING
+        record.started_at = workflow.now()
+        self._on_change()
+        workflow.logger.info("step started", extra={"step": key, "kind": step.kind})
+        try:
+            outcome = await self._execute(step, key, default_input, record)
+        except asyncio.CancelledError:
+            self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
+            if not self._failing_fast:
+                raise
+            return record
+        except Exception as err:  # every failure becomes a value; none may escape the workflow
+            if is_cancellation(err) and self._failing_fast:
+                self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
+                return record
+            error = classify(err)
+            self._settle(record, StepStatus.FAILED, error=error)
+            workflow.logger.warning(
+                "step failed", extra={"step": key, "error": error.type, "detail": error.message}
+            )
+            return record
+        if outcome is None:
+            return record
+        record.output = outcome.output
+        record.attempts = outcome.attempts
+        self.deselect(outcome.skip)
+        self._settle(record, StepStatus.COMPLETED)
+        workflow.logger.info("step completed", extra={"step": key, "attempts": outcome.attempts})
+        return record
+
+    async def _execute(
+        self, step: StepBase, key: str, default_input: Any, record: StepResult
+    ) -> StepOutcome | None:
+        scope = self.scope()
+        if step.condition is not None:
+            if not _truthy(parse_condition(step.condition).evaluate(scope), step.condition):
+                self._settle(record, StepStatus.SKIPPED, reason=f"condition is false: {step.condition}")
+                return None
+        value = default_input if step.input is None else resolve_mapping(step.input, scope)
+        executor = EXECUTORS[step.kind]  # type: ignore[attr-defined]
+        timeout = self.step_timeout(step)
+        call = executor(self, step, key, value)
+        if timeout is None:
+            return await call
+        try:
+            return await asyncio.wait_for(call, timeout.total_seconds())
+        except TimeoutError:
+            raise StepExecutionError(
+                "StepTimeout", f"step {key!r} did not finish within {timeout}"
+            ) from None
+
+    def step_timeout(self, step: StepBase) -> timedelta | None:
+        return step.timeout or self.spec.defaults.timeout
+
+    def _settle(
+        self,
+        record: StepResult,
+        status: StepStatus,
+        *,
+        reason: str | None = None,
+        error: Any = None,
+    ) -> None:
+        record.status = status
+        record.reason = reason
+        record.error = error
+        record.finished_at = workflow.now()
+        if record.started_at is not None:
+            delta = record.finished_at - record.started_at
+            record.duration_ms = round(delta.total_seconds() * 1000, 3)
+        if status is StepStatus.SKIPPED:
+            workflow.logger.info("step skipped", extra={"step": record.id, "reason": reason})
+        self._on_change()
+
+
+def _truthy(value: Any, text: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None or isinstance(value, int | float | str | list | dict):
+        return bool(value)
+    raise ExpressionError(f"condition {text!r} gave {type(value).__name__}, not a boolean")

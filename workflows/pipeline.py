@@ -1,0 +1,122 @@
+"""PipelineWorkflow: runs one pipeline, registered by name or given inline, durably."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from taskagent.errors import INVALID_PIPELINE, PIPELINE_FAILED, invalid_pipeline, non_retryable
+    from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY, RESOLVE_PIPELINE_ACTIVITY
+    from taskagent.render import current_details
+    from taskagent.results import (
+        PipelineResult,
+        PipelineRunRequest,
+        ResolvedPipeline,
+        ResolveRequest,
+        RunStatus,
+    )
+    from taskagent.spec import PipelineSpec
+    from workflows.engine import PipelineRun
+
+
+@workflow.defn(name=PIPELINE_WORKFLOW, failure_exception_types=[ValidationError])
+class PipelineWorkflow:
+    """Resolves and validates the pipeline, runs its DAG, returns every step's record.
+
+    A run whose pipeline fails ends FAILED with a non-retryable `PipelineFailed` error whose
+    details hold the same PipelineResult that a successful run returns.
+    """
+
+    def __init__(self) -> None:
+        self._result: PipelineResult | None = None
+
+    @workflow.run
+    async def run(self, request: PipelineRunRequest) -> PipelineResult:
+        info = workflow.info()
+        name = request.pipeline if isinstance(request.pipeline, str) else str(
+            request.pipeline.get("name", "inline")
+        )
+        self._result = PipelineResult(
+            pipeline=name,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            started_at=workflow.now(),
+        )
+        spec = await self._resolve(request)
+        self._result.pipeline = spec.name
+        pipeline_run = PipelineRun(spec, request.input, self._result, self._publish)
+        self._publish()
+        if spec.timeout is None:
+            await pipeline_run.execute()
+        else:
+            await self._execute_with_deadline(pipeline_run, spec.timeout)
+        return self._finish(pipeline_run)
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def progress(self) -> PipelineResult:
+        """Live per-step status of the run."""
+        if self._result is None:
+            raise ApplicationError("the run has not started yet")
+        return self._result
+
+    async def _resolve(self, request: PipelineRunRequest) -> PipelineSpec:
+        try:
+            resolved = await workflow.execute_local_activity(
+                RESOLVE_PIPELINE_ACTIVITY,
+                ResolveRequest(pipeline=request.pipeline, input=request.input),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=5),
+                summary="resolve and validate the pipeline",
+                result_type=ResolvedPipeline,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == INVALID_PIPELINE:
+                details = cause.details[0] if cause.details else []
+                raise invalid_pipeline(cause.message, details) from None
+            raise
+        return resolved.spec
+
+    async def _execute_with_deadline(self, pipeline_run: PipelineRun, timeout: timedelta) -> None:
+        import asyncio
+
+        try:
+            await asyncio.wait_for(pipeline_run.execute(), timeout.total_seconds())
+        except TimeoutError:
+            raise non_retryable(
+                f"pipeline {pipeline_run.spec.name!r} did not finish within {timeout}",
+                "PipelineTimeout",
+                self._result.model_dump(mode="json") if self._result else None,
+            ) from None
+
+    def _finish(self, pipeline_run: PipelineRun) -> PipelineResult:
+        result = pipeline_run.result
+        result.output = pipeline_run.final_output()
+        result.finished_at = workflow.now()
+        if result.started_at is not None:
+            delta = result.finished_at - result.started_at
+            result.duration_ms = round(delta.total_seconds() * 1000, 3)
+        failed = result.failed_steps()
+        result.status = RunStatus.FAILED if failed else RunStatus.COMPLETED
+        self._publish()
+        if failed:
+            summary = "; ".join(
+                f"{step.id}: {step.error.type}: {step.error.message}" if step.error else step.id
+                for step in failed
+                if step.parent is None
+            )
+            raise non_retryable(
+                f"pipeline {result.pipeline!r} failed: {summary}",
+                PIPELINE_FAILED,
+                result.model_dump(mode="json"),
+            )
+        return result
+
+    def _publish(self) -> None:
+        if self._result is not None:
+            workflow.set_current_details(current_details(self._result))
