@@ -1,4 +1,4 @@
-"""Every side effect of TaskAgent lives here, as methods of classes built with their dependencies."""
+"""Every side effect of TaskAgent lives here, in classes built with their dependencies."""
 
 from activities.code import CodeActivities
 from activities.pipelines import PipelineActivities

@@ -53,8 +53,9 @@ class CodeActivities:
         except ApplicationError:
             raise
         except Exception as err:
-            raise ApplicationError(f"{type(err).__name__}: {err}", info.attempt,
-                                   type=type(err).__name__) from err
+            raise ApplicationError(
+                f"{type(err).__name__}: {err}", info.attempt, type=type(err).__name__
+            ) from err
         try:
             checked = function.output_adapter.validate_python(output)
         except ValidationError as err:

@@ -230,7 +230,12 @@ contact_enrichment = (
         merge=merge_enrichment,
     )
     .pipeline("company", "company_research", input={"company": "$input.company"})
-    .code("summary", "summarise_contact", depends_on=["enrich", "company"], trigger=Trigger.ALL_COMPLETED)
+    .code(
+        "summary",
+        "summarise_contact",
+        depends_on=["enrich", "company"],
+        trigger=Trigger.ALL_COMPLETED,
+    )
 )
 
 

@@ -1,12 +1,12 @@
 """A fluent Python builder that produces the same PipelineSpec as a JSON or YAML file.
 
-    pipeline = (
-        Pipeline("company_research", input_model=CompanyQuery)
-        .code("search", search_company)
-        .code("reputation", check_reputation, depends_on=["search"])
-        .code("social", analyse_social, depends_on=["search"])
-        .code("report", write_report, depends_on=["reputation", "social"])
-    )
+pipeline = (
+    Pipeline("company_research", input_model=CompanyQuery)
+    .code("search", search_company)
+    .code("reputation", check_reputation, depends_on=["search"])
+    .code("social", analyse_social, depends_on=["search"])
+    .code("report", write_report, depends_on=["reputation", "social"])
+)
 """
 
 from __future__ import annotations
@@ -52,12 +52,22 @@ def switch(
 ) -> SwitchStep:
     """A switch routing to steps by the value of the expression `value`."""
     return SwitchStep.model_validate(
-        {"kind": "switch", "id": step_id, "value": value, "routes": routes, "default": default, **fields}
+        {
+            "kind": "switch",
+            "id": step_id,
+            "value": value,
+            "routes": routes,
+            "default": default,
+            **fields,
+        }
     )
 
 
 def parallel(
-    step_id: str, branches: Sequence[Step], merge: str | Callable[..., Any] = "object", **fields: Any
+    step_id: str,
+    branches: Sequence[Step],
+    merge: str | Callable[..., Any] = "object",
+    **fields: Any,
 ) -> ParallelStep:
     """Concurrent branches merged by `merge` (a built-in name or a registered function)."""
     return ParallelStep(
@@ -118,7 +128,7 @@ class Pipeline:
     def switch(
         self,
         step_id: str,
-        on: str,
+        value: str,
         routes: dict[str, str | list[str]],
         default: str | list[str] | None = None,
         **fields: Any,

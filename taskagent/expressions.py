@@ -81,12 +81,31 @@ class Condition:
     references: tuple[Path, ...]
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
-        """Evaluate over `scope` (`input`, `steps`); raises ExpressionError on a runtime error."""
-        evaluator = EvalWithCompoundTypes(names={**LITERAL_NAMES, **scope}, functions={})
+        """Evaluate over `scope` (`input`, `steps`); a missing field reads as null.
+
+        Raises ExpressionError on a runtime error such as comparing null with a number.
+        """
+        names = {**LITERAL_NAMES, **{key: _null_safe(value) for key, value in scope.items()}}
+        evaluator = EvalWithCompoundTypes(names=names, functions={})
         try:
-            return evaluator.eval(self.text, previously_parsed=self.tree)
+            return evaluator.eval(self.text, previously_parsed=self.tree.body)
         except (InvalidExpression, TypeError, ZeroDivisionError, KeyError, IndexError) as err:
             raise ExpressionError(f"cannot evaluate {self.text!r}: {err}") from err
+
+
+class _NullSafeDict(dict[str, Any]):
+    """A missing field reads as null, as in the input mappings."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def _null_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return _NullSafeDict({k: _null_safe(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_null_safe(v) for v in value]
+    return value
 
 
 def parse_condition(text: str) -> Condition:
@@ -177,8 +196,10 @@ def lookup(scope: Mapping[str, Any], path: Path) -> Any:
     for part in path:
         if isinstance(current, Mapping):
             current = current.get(part)
-        elif isinstance(current, list) and isinstance(part, int) and -len(current) <= part < len(
-            current
+        elif (
+            isinstance(current, list)
+            and isinstance(part, int)
+            and -len(current) <= part < len(current)
         ):
             current = current[part]
         else:

@@ -84,7 +84,9 @@ class Registry:
     def describe(self, name: str) -> tuple[str, str]:
         """(description, source) of a registered pipeline."""
         data = self._pipelines[name]
-        description = data.description if isinstance(data, PipelineSpec) else data.get("description", "")
+        description = (
+            data.description if isinstance(data, PipelineSpec) else data.get("description", "")
+        )
         return description or "", self._sources[name]
 
     def check(self) -> list[SpecError]:

@@ -36,8 +36,11 @@ def progress_line(result: PipelineResult) -> str:
     counts = result.counts()
     settled = sum(n for status, n in counts.items() if status.settled)
     parts = [f"{settled}/{len(result.steps)} settled"]
-    parts += [f"{n} {status.value.lower()}" for status, n in counts.items()
-              if n and status not in (StepStatus.COMPLETED, StepStatus.PENDING)]
+    parts += [
+        f"{n} {status.value.lower()}"
+        for status, n in counts.items()
+        if n and status not in (StepStatus.COMPLETED, StepStatus.PENDING)
+    ]
     return " · ".join(parts)
 
 

@@ -74,7 +74,9 @@ class StepBase(_Strict):
             "or an object of outputs keyed by dependency id."
         ),
     )
-    timeout: timedelta | None = Field(None, description="Deadline of the whole step, retries included.")
+    timeout: timedelta | None = Field(
+        None, description="Deadline of the whole step, retries included."
+    )
     retry: RetrySpec | None = None
 
     @field_validator("depends_on")
@@ -151,7 +153,9 @@ class SubPipelineStep(StepBase):
     """Runs another pipeline as a child workflow; its final output is this step's output."""
 
     kind: Literal["pipeline"]
-    pipeline: str | PipelineSpec = Field(description="A registered pipeline name or an inline spec.")
+    pipeline: str | PipelineSpec = Field(
+        description="A registered pipeline name or an inline spec."
+    )
 
 
 Step = Annotated[

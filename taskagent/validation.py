@@ -179,7 +179,9 @@ class _Checker:
             if isinstance(step, SwitchStep):
                 for target in step.targets():
                     if target not in known:
-                        self.add(where, f"routes to unknown step {target!r}{_suggest(target, known)}")
+                        self.add(
+                            where, f"routes to unknown step {target!r}{_suggest(target, known)}"
+                        )
         cycle = find_cycle(deps)
         if cycle:
             self.add(location, "dependency cycle: " + " -> ".join(cycle))
@@ -266,12 +268,18 @@ class _Checker:
             return
         step_id = path[1]
         if step_id not in scope.steps:
-            self.add(where, f"{text!r} refers to unknown step {step_id!r}"
-                     f"{_suggest(step_id, list(scope.steps))}")
+            self.add(
+                where,
+                f"{text!r} refers to unknown step {step_id!r}"
+                f"{_suggest(step_id, list(scope.steps))}",
+            )
             return
         if step_id not in visible:
-            self.add(where, f"{text!r} refers to step {step_id!r}, which is not among its "
-                     "dependencies; add it to depends_on")
+            self.add(
+                where,
+                f"{text!r} refers to step {step_id!r}, which is not among its "
+                "dependencies; add it to depends_on",
+            )
             return
         if len(path) == 2:
             return
@@ -309,8 +317,10 @@ def _schema_problem(schema: dict[str, Any] | None, path: Path) -> str | None:
             resolved = [_resolve_ref(root, option) for option in options]
             node = next((o for o in resolved if _has_part(o, part)), None)
             if node is None:
-                return None if any(not o.get("properties") for o in resolved) else (
-                    f"has no field {part!r}"
+                return (
+                    None
+                    if any(not o.get("properties") for o in resolved)
+                    else (f"has no field {part!r}")
                 )
         if isinstance(part, int) and "items" in node:
             node = node["items"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 import uuid
@@ -45,14 +46,20 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
 
 
 @asynccontextmanager
-async def running_worker(client: Client, registry: Registry, task_queue: str) -> AsyncIterator[None]:
+async def running_worker(
+    client: Client, registry: Registry, task_queue: str
+) -> AsyncIterator[None]:
     worker = build_worker(client, registry, task_queue, graceful_shutdown=timedelta(seconds=0))
     async with worker:
         yield
 
 
 async def start(
-    client: Client, task_queue: str, pipeline: Any, data: dict[str, Any] | None = None
+    client: Client,
+    task_queue: str,
+    pipeline: Any,
+    data: dict[str, Any] | None = None,
+    workflow_id: str | None = None,
 ) -> WorkflowHandle[Any, PipelineResult]:
     if hasattr(pipeline, "build"):
         pipeline = pipeline.build()
@@ -61,7 +68,7 @@ async def start(
     return await client.start_workflow(
         PIPELINE_WORKFLOW,
         PipelineRunRequest(pipeline=pipeline, input=data or {}),
-        id=unique("wf"),
+        id=workflow_id or unique("wf"),
         task_queue=task_queue,
         result_type=PipelineResult,
         execution_timeout=timedelta(seconds=60),
@@ -122,10 +129,8 @@ async def wait_for_signal(signal: Signal) -> dict[str, str]:
     gate = event(signal.name)
     while not gate.is_set():
         activity.heartbeat()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(gate.wait(), 0.2)
-        except TimeoutError:
-            pass
     _timed(signal.tag or signal.name, started)
     return {"waited_for": signal.name}
 
@@ -164,3 +169,11 @@ async def flaky(spec: Flaky, context: StepContext) -> dict[str, int]:
 @probes.function(local=True)
 def total(outputs: dict[str, float]) -> float:
     return sum(outputs.values())
+
+
+def example_registry() -> Registry:
+    """The registry the worker serves by default: example modules and spec files."""
+    registry = Registry()
+    registry.load_modules(["examples.pipelines"])
+    registry.load_folder(ROOT / "pipelines")
+    return registry

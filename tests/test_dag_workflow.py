@@ -8,7 +8,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from taskagent import Pipeline, PipelineResult, StepStatus
-from tests.support import INTERVALS, eventually, event, probes, running_worker, start, unique
+from tests.support import INTERVALS, event, eventually, probes, running_worker, start, unique
 
 
 async def test_independent_steps_overlap(env, task_queue):
@@ -36,8 +36,12 @@ async def test_ready_step_never_waits_for_a_slow_branch(env, task_queue):
         Pipeline("no_waves")
         .code("slow", "wait_for_signal", input={"name": name, "tag": f"{name}-slow"})
         .code("fast1", "echo", input={"n": 1})
-        .code("fast2", "send_signal", depends_on=["fast1"],
-              input={"name": name, "tag": f"{name}-fast2"})
+        .code(
+            "fast2",
+            "send_signal",
+            depends_on=["fast1"],
+            input={"name": name, "tag": f"{name}-fast2"},
+        )
         .code("join", "echo", depends_on=["slow", "fast2"])
     )
     async with running_worker(env.client, probes, task_queue):
@@ -71,7 +75,9 @@ async def test_result_records_every_step_with_timing_and_mapping(env, task_queue
 async def test_transient_failures_are_retried_and_counted(env, task_queue):
     name = unique("flaky")
     pipeline = Pipeline("flaky").code(
-        "f", "flaky", input={"name": name, "failures": 2},
+        "f",
+        "flaky",
+        input={"name": name, "failures": 2},
         retry={"max_attempts": 3, "initial_interval": 0.05},
     )
     async with running_worker(env.client, probes, task_queue):
@@ -141,8 +147,13 @@ async def test_continue_policy_skips_only_dependents_of_the_failure(env, task_qu
         .code("dependent", "echo", depends_on=["broken"])
         .code("independent", "add", input={"a": 1, "b": 1})
         .code("downstream", "echo", depends_on=["independent"])
-        .code("report", "echo", depends_on=["dependent", "downstream"], trigger="all_settled",
-              input={"dependent": "$steps.dependent.status", "down": "$steps.downstream.output"})
+        .code(
+            "report",
+            "echo",
+            depends_on=["dependent", "downstream"],
+            trigger="all_settled",
+            input={"dependent": "$steps.dependent.status", "down": "$steps.downstream.output"},
+        )
     )
     async with running_worker(env.client, probes, task_queue):
         handle = await start(env.client, task_queue, pipeline)

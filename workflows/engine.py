@@ -56,15 +56,18 @@ class PipelineRun:
                 done, _ = await workflow.wait(
                     list(running.values()), return_when=asyncio.FIRST_COMPLETED
                 )
-                for step_id in [sid for sid, task in running.items() if task in done]:
-                    record = running.pop(step_id).result()
-                    if record.status is StepStatus.FAILED and self._fails_fast():
-                        await self._fail_fast(step_id, pending, running)
+                finished = [sid for sid, task in running.items() if task in done]
+                records = [running.pop(step_id).result() for step_id in finished]
+                failed = [r.id for r in records if r.status is StepStatus.FAILED]
+                if failed and self._fails_fast():
+                    await self._fail_fast(failed[0], pending, running)
         except asyncio.CancelledError:
             await self._cancel(running, pending, "the run was cancelled")
             raise
 
-    def _start_ready(self, pending: list[str], running: dict[str, asyncio.Task[StepResult]]) -> None:
+    def _start_ready(
+        self, pending: list[str], running: dict[str, asyncio.Task[StepResult]]
+    ) -> None:
         progressed = True
         while progressed:
             progressed = False
@@ -98,7 +101,9 @@ class PipelineRun:
             return None
         if trigger is Trigger.ANY_COMPLETED:
             return None if completed else "no dependency completed"
-        blocking = [f"{d} is {s.value}" for d, s in statuses.items() if s is not StepStatus.COMPLETED]
+        blocking = [
+            f"{d} is {s.value}" for d, s in statuses.items() if s is not StepStatus.COMPLETED
+        ]
         return f"dependency {blocking[0]}" if blocking else None
 
     def _fails_fast(self) -> bool:
@@ -197,10 +202,12 @@ class PipelineRun:
         self, step: StepBase, key: str, default_input: Any, record: StepResult
     ) -> StepOutcome | None:
         scope = self.scope()
-        if step.condition is not None:
-            if not _truthy(parse_condition(step.condition).evaluate(scope), step.condition):
-                self._settle(record, StepStatus.SKIPPED, reason=f"condition is false: {step.condition}")
-                return None
+        condition = step.condition
+        if condition is not None and not _truthy(
+            parse_condition(condition).evaluate(scope), condition
+        ):
+            self._settle(record, StepStatus.SKIPPED, reason=f"condition is false: {condition}")
+            return None
         value = default_input if step.input is None else resolve_mapping(step.input, scope)
         executor = EXECUTORS[step.kind]  # type: ignore[attr-defined]
         timeout = self.step_timeout(step)

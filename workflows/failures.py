@@ -38,8 +38,11 @@ def classify(err: BaseException) -> StepError:
     if isinstance(err, ActivityError | ChildWorkflowError):
         return _from_cause(err)
     if isinstance(err, ApplicationError):
-        return StepError(type=err.type or "ApplicationError", message=err.message,
-                         non_retryable=err.non_retryable)
+        return StepError(
+            type=err.type or "ApplicationError",
+            message=err.message,
+            non_retryable=err.non_retryable,
+        )
     return StepError(type=type(err).__name__, message=str(err), non_retryable=True)
 
 

@@ -38,8 +38,10 @@ class PipelineWorkflow:
     @workflow.run
     async def run(self, request: PipelineRunRequest) -> PipelineResult:
         info = workflow.info()
-        name = request.pipeline if isinstance(request.pipeline, str) else str(
-            request.pipeline.get("name", "inline")
+        name = (
+            request.pipeline
+            if isinstance(request.pipeline, str)
+            else str(request.pipeline.get("name", "inline"))
         )
         self._result = PipelineResult(
             pipeline=name,

@@ -56,8 +56,9 @@ async def _merge(run: PipelineRun, step: ParallelStep, key: str, outputs: dict[s
         for branch_id, output in outputs.items():
             if not isinstance(output, dict):
                 raise StepExecutionError(
-                    "MergeError", f"merge 'update' needs objects; branch {branch_id!r} gave "
-                    f"{type(output).__name__}"
+                    "MergeError",
+                    f"merge 'update' needs objects; branch {branch_id!r} gave "
+                    f"{type(output).__name__}",
                 )
             merged.update(output)
         return merged

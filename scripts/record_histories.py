@@ -1,0 +1,92 @@
+"""Record the reference histories under tests/histories/ that the suite replays.
+
+    .venv/bin/python scripts/record_histories.py
+
+Run it after adding a workflow feature, then commit the new JSON files. Never re-record a history
+to make a replay failure go away: that failure means the change breaks running workflows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from taskagent import Pipeline, Registry, code
+from tests.support import (
+    ROOT,
+    binary,
+    example_registry,
+    probes,
+    running_worker,
+    start,
+)
+
+OUT = ROOT / "tests" / "histories"
+
+
+def scenarios() -> dict[str, tuple[Any, dict[str, Any]]]:
+    fanout = Pipeline("fanout").parallel(
+        "fan",
+        [code("one", "add", input={"a": 1, "b": 1}), code("two", "echo", input=2)],
+        merge="object",
+    )
+    return {
+        "dag_company_research": ("company_research", {"company": "Acme"}),
+        "switch_ticket_triage": ("ticket_triage", {"text": "urgent: the app shows an error!"}),
+        "parallel_child_contact_enrichment": (
+            "contact_enrichment",
+            {"email": "ada@example.org", "company": "Analytical Engines"},
+        ),
+        "parallel_builtin_merge": (fanout, {}),
+        "fail_fast_failure": (
+            Pipeline("fails")
+            .code("bad", "fail", input="x")
+            .code("after", "echo", depends_on=["bad"]),
+            {},
+        ),
+        "continue_failure": (
+            Pipeline("continues", on_failure="continue")
+            .code("bad", "fail", input="x")
+            .code("ok", "add", input={"a": 1, "b": 2}),
+            {},
+        ),
+        "invalid_spec": ({"name": "invalid", "steps": [{"id": "a", "kind": "nope"}]}, {}),
+    }
+
+
+async def record(client: Client, task_queue: str, name: str, pipeline: Any, data: dict) -> None:
+    handle = await start(client, task_queue, pipeline, data, workflow_id=name)
+    with contextlib.suppress(WorkflowFailureError):  # failures are recorded scenarios too
+        await handle.result()
+    history = await handle.fetch_history()
+    (OUT / f"{name}.json").write_text(history.to_json() + "\n")
+    print(f"recorded {name}: {len(history.events)} events")
+
+
+async def main() -> None:
+    registry = Registry()
+    registry.include(example_registry())
+    registry.include(probes)
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter, dev_server_existing_path=binary("temporal")
+    )
+    try:
+        async with running_worker(env.client, registry, "record-histories"):
+            for name, (pipeline, data) in scenarios().items():
+                await record(env.client, "record-histories", name, pipeline, data)
+    finally:
+        await env.shutdown()
+    await asyncio.sleep(0.2)  # let the native runtime settle before interpreter exit
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,313 @@
+"""TaskAgent command line: run pipelines and follow them, validate specs, list, inspect runs.
+
+python starter.py run company_research --input '{"company": "Acme"}'
+python starter.py run --file pipelines/ticket_triage.yaml --input-file ticket.json
+python starter.py validate pipelines/ticket_triage.yaml
+python starter.py list
+python starter.py status <workflow-id>
+python starter.py schema > schemas/pipeline.schema.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from taskagent.errors import INVALID_PIPELINE, PIPELINE_FAILED
+from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
+from taskagent.registry import Registry, RegistryError
+from taskagent.render import ICONS, progress_line, static_details, static_summary
+from taskagent.results import PipelineResult, PipelineRunRequest
+from taskagent.serialization import (
+    SpecFileError,
+    load_spec_file,
+    parse_spec_text,
+    pipeline_json_schema_text,
+    spec_to_json,
+    spec_to_yaml,
+)
+from taskagent.settings import Settings
+from taskagent.spec import PipelineSpec
+from taskagent.validation import SpecError, check_input, validate_pipeline
+from worker import build_registry, connect
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed without a traceback, exit code 2."""
+
+
+# -- input -----------------------------------------------------------------------------------
+def read_input(args: argparse.Namespace) -> dict[str, Any]:
+    if args.input and args.input_file:
+        raise UsageError("give --input or --input-file, not both")
+    if args.input_file:
+        path = Path(args.input_file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot read {path}: {error.strerror}") from None
+        data = parse_spec_text(text, fmt="json" if path.suffix == ".json" else "yaml")
+    elif args.input:
+        try:
+            data = json.loads(args.input)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--input is not valid JSON: {error}") from None
+    else:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(f"the pipeline input must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def load_registry(settings: Settings) -> Registry:
+    try:
+        return build_registry(settings)
+    except RegistryError as error:
+        raise UsageError(f"the pipeline registry is invalid:\n{error}") from None
+
+
+def resolve_target(args: argparse.Namespace, registry: Registry) -> tuple[Any, PipelineSpec | None]:
+    """What to send as `pipeline` (a name or a validated inline spec), and the spec if known."""
+    if args.file:
+        spec = validate_pipeline(load_spec_file(Path(args.file)), registry)
+        return spec.model_dump(mode="json", exclude_defaults=True), spec
+    if not args.pipeline:
+        raise UsageError("name a registered pipeline or give --file SPEC")
+    if args.pipeline in registry.pipeline_names():
+        return args.pipeline, registry.get_pipeline(args.pipeline)
+    return args.pipeline, None  # maybe only the worker knows it: it will say if not
+
+
+# -- rendering -------------------------------------------------------------------------------
+def progress_table(result: PipelineResult) -> Table:
+    table = Table(title=f"{result.pipeline} — {result.status.value} — {progress_line(result)}")
+    for column in ("step", "status", "attempts", "ms", "note"):
+        table.add_column(column)
+    for step in result.steps.values():
+        note = step.error.message if step.error else step.reason or ""
+        table.add_row(
+            step.id,
+            f"{ICONS[step.status]} {step.status.value}",
+            str(step.attempts or ""),
+            "" if step.duration_ms is None else f"{step.duration_ms:.0f}",
+            note[:100],
+        )
+    return table
+
+
+def print_result(result: PipelineResult, as_json: bool) -> None:
+    if as_json:
+        out.print_json(result.model_dump_json())
+        return
+    out.print(progress_table(result))
+    out.print("[bold]output[/bold]")
+    out.print_json(json.dumps(result.output, default=str))
+
+
+# -- commands --------------------------------------------------------------------------------
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    registry = load_registry(settings)
+    data = read_input(args)
+    pipeline, spec = resolve_target(args, registry)
+    if spec is not None:
+        problems = check_input(spec, data)
+        if problems:
+            raise SpecError(spec.name, problems)
+    client = await connect(settings)
+    workflow_id = args.id or f"{spec.name if spec else args.pipeline}-{uuid.uuid4().hex[:8]}"
+    handle = await client.start_workflow(
+        PIPELINE_WORKFLOW,
+        PipelineRunRequest(pipeline=pipeline, input=data),
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        result_type=PipelineResult,
+        static_summary=static_summary(spec) if spec else f"pipeline {args.pipeline}",
+        static_details=static_details(spec) if spec else None,
+    )
+    url = settings.run_url(handle.id, handle.result_run_id)
+    err.print(f"started [bold]{handle.id}[/bold] — Web UI: {url}", soft_wrap=True)
+    if args.no_follow:
+        out.print(handle.id)
+        return EXIT_OK
+    code = await follow(handle, args.json)
+    err.print(f"Web UI: {url}", soft_wrap=True)
+    return code
+
+
+async def follow(handle: WorkflowHandle[Any, PipelineResult], as_json: bool) -> int:
+    """Show live progress until the run ends; print the result; the exit code."""
+    outcome = asyncio.ensure_future(handle.result())
+    live = Live(console=err, transient=True, auto_refresh=False) if err.is_terminal else None
+    last = ""
+    try:
+        if live:
+            live.start()
+        while not outcome.done():
+            try:
+                progress = await handle.query(PROGRESS_QUERY, result_type=PipelineResult)
+            except RPCError:
+                progress = None
+            if progress and progress.steps:
+                if live:
+                    live.update(progress_table(progress), refresh=True)
+                elif progress_line(progress) != last:
+                    last = progress_line(progress)
+                    err.print(f"  {progress.pipeline}: {last}")
+            await asyncio.wait({outcome}, timeout=0.5)
+    finally:
+        if live:
+            live.stop()
+    try:
+        result = outcome.result()
+    except WorkflowFailureError as failure:
+        return report_failure(failure, as_json)
+    print_result(result, as_json)
+    return EXIT_OK
+
+
+def report_failure(failure: WorkflowFailureError, as_json: bool) -> int:
+    cause = failure.cause
+    if isinstance(cause, ApplicationError) and cause.type == PIPELINE_FAILED and cause.details:
+        result = PipelineResult.model_validate(cause.details[0])
+        print_result(result, as_json)
+        err.print(f"[red]FAILED[/red] {cause.message}")
+        return EXIT_FAILED
+    if isinstance(cause, ApplicationError) and cause.type == INVALID_PIPELINE:
+        err.print(f"[red]INVALID[/red] {cause.message}")
+        return EXIT_INVALID
+    err.print(f"[red]FAILED[/red] {cause.message if cause else failure}")
+    return EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    registry = load_registry(settings)
+    spec = validate_pipeline(load_spec_file(Path(args.file)), registry)
+    out.print(f"[green]valid[/green] pipeline {spec.name!r}: {len(spec.steps)} steps")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    registry = load_registry(settings)
+    table = Table(title="registered pipelines")
+    for column in ("name", "steps", "source", "description"):
+        table.add_column(column)
+    for name in registry.pipeline_names():
+        description, source = registry.describe(name)
+        table.add_row(name, str(len(registry.get_pipeline(name).steps)), source, description)
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    spec = load_registry(settings).get_pipeline(args.pipeline)
+    sys.stdout.write(spec_to_yaml(spec) if args.format == "yaml" else spec_to_json(spec))
+    return EXIT_OK
+
+
+async def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    client: Client = await connect(settings)
+    handle = client.get_workflow_handle(args.workflow_id, result_type=PipelineResult)
+    description = await handle.describe()
+    status = description.status
+    err.print(
+        f"{args.workflow_id}: {status.name if status else '?'} — "
+        f"{settings.run_url(args.workflow_id, description.run_id)}"
+    )
+    if status == WorkflowExecutionStatus.RUNNING:
+        progress = await handle.query(PROGRESS_QUERY, result_type=PipelineResult)
+        print_result(progress, args.json)
+        return EXIT_OK
+    try:
+        print_result(await handle.result(), args.json)
+    except WorkflowFailureError as failure:
+        return report_failure(failure, args.json)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    sys.stdout.write(pipeline_json_schema_text())
+    return EXIT_OK
+
+
+# -- entry point -----------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="starter.py", description=__doc__.split("\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start a pipeline run and follow its progress")
+    run.add_argument("pipeline", nargs="?", help="name of a registered pipeline")
+    run.add_argument("--file", help="a JSON or YAML spec file instead of a registered name")
+    run.add_argument("--input", help="pipeline input as a JSON object")
+    run.add_argument("--input-file", help="pipeline input from a JSON or YAML file")
+    run.add_argument("--id", help="workflow id (default: <pipeline>-<random>)")
+    run.add_argument("--no-follow", action="store_true", help="print the workflow id and exit")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    validate = commands.add_parser("validate", help="check a spec file without running it")
+    validate.add_argument("file")
+
+    commands.add_parser("list", help="list the registered pipelines")
+
+    export = commands.add_parser("export", help="print a registered pipeline as YAML or JSON")
+    export.add_argument("pipeline")
+    export.add_argument("--format", choices=("yaml", "json"), default="yaml")
+
+    status = commands.add_parser("status", help="show a run's status and steps")
+    status.add_argument("workflow_id")
+    status.add_argument("--json", action="store_true")
+
+    commands.add_parser("schema", help="print the JSON Schema of pipeline specs")
+    return root
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "list": cmd_list,
+    "export": cmd_export,
+    "status": cmd_status,
+    "schema": cmd_schema,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    command = COMMANDS[args.command]
+    try:
+        result = command(args, settings)
+        return asyncio.run(result) if asyncio.iscoroutine(result) else result
+    except (SpecError, SpecFileError, UsageError) as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False)
+        return EXIT_INVALID
+    except RuntimeError as error:
+        if "connect" in str(error).lower():
+            err.print(
+                f"[red]error:[/red] cannot reach Temporal at {settings.temporal_address}: "
+                f"{error}. Start it with `make server` or set TEMPORAL_ADDRESS."
+            )
+            return EXIT_FAILED
+        raise
+    except RPCError as error:
+        err.print(f"[red]error:[/red] {error.message}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

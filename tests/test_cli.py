@@ -1,0 +1,199 @@
+"""Starting runs from the `temporal` CLI, and worker.py plus starter.py as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from taskagent.results import PipelineResult
+from tests.support import ROOT, binary, example_registry, running_worker, unique
+
+
+def temporal_cli(env, *args: str) -> subprocess.CompletedProcess[str]:
+    address = env.client.service_client.config.target_host
+    return subprocess.run(
+        [binary("temporal"), *args, "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def cli_start(env, task_queue: str, payload: str) -> str:
+    workflow_id = unique("cli")
+    done = temporal_cli(
+        env,
+        "workflow",
+        "start",
+        "--type",
+        "PipelineWorkflow",
+        "--task-queue",
+        task_queue,
+        "--workflow-id",
+        workflow_id,
+        "--input",
+        payload,
+    )
+    assert done.returncode == 0, done.stderr
+    return workflow_id
+
+
+async def failure_of(env, workflow_id: str) -> ApplicationError:
+    handle = env.client.get_workflow_handle(workflow_id)
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    history = await handle.fetch_history()
+    kinds = [event.event_type for event in history.events]
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in kinds, "a workflow task was retried"
+    assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause
+
+
+async def test_temporal_cli_start_runs_a_registered_pipeline(env, task_queue):
+    payload = json.dumps({"pipeline": "company_research", "input": {"company": "Acme"}})
+    async with running_worker(env.client, example_registry(), task_queue):
+        workflow_id = cli_start(env, task_queue, payload)
+        result = await env.client.get_workflow_handle(
+            workflow_id, result_type=PipelineResult
+        ).result()
+    assert result.status.value == "COMPLETED"
+    assert result.output["company"]["name"] == "Acme"
+    assert list(result.steps) == ["search", "reputation", "social", "report"]
+
+
+async def test_temporal_cli_start_with_an_invalid_inline_spec_fails_at_once(env, task_queue):
+    spec = {
+        "name": "broken",
+        "steps": [
+            {"id": "a", "kind": "code", "function": "web_search", "depends_on": ["b"]},
+            {"id": "b", "kind": "code", "function": "web_serch", "depends_on": ["a"]},
+            {"id": "c", "kind": "magic"},
+        ],
+    }
+    async with running_worker(env.client, example_registry(), task_queue):
+        workflow_id = cli_start(env, task_queue, json.dumps({"pipeline": spec, "input": {}}))
+        error = await failure_of(env, workflow_id)
+    assert error.type == "InvalidPipeline" and error.non_retryable
+    assert "pipeline 'broken' is invalid (3 problems)" in error.message
+    assert "dependency cycle: " in error.message
+    assert "unknown function 'web_serch' (did you mean 'web_search'?)" in error.message
+    assert "unknown step kind 'magic'" in error.message
+
+
+async def test_temporal_cli_start_with_malformed_request_fails_at_once(env, task_queue):
+    async with running_worker(env.client, example_registry(), task_queue):
+        workflow_id = cli_start(env, task_queue, '{"pipelin": "company_research"}')
+        error = await failure_of(env, workflow_id)
+    assert "pipeline" in error.message and "Field required" in error.message
+    assert "pipelin" in error.message and "Extra inputs are not permitted" in error.message
+
+
+async def test_input_violating_the_input_schema_fails_at_once(env, task_queue):
+    payload = json.dumps({"pipeline": "company_research", "input": {"company": ""}})
+    async with running_worker(env.client, example_registry(), task_queue):
+        error = await failure_of(env, cli_start(env, task_queue, payload))
+    assert error.type == "InvalidPipeline"
+    assert "input of pipeline 'company_research' is invalid" in error.message
+    assert "input.company" in error.message
+
+
+async def test_unknown_pipeline_name_fails_at_once(env, task_queue):
+    payload = json.dumps({"pipeline": "company_reserch", "input": {}})
+    async with running_worker(env.client, example_registry(), task_queue):
+        error = await failure_of(env, cli_start(env, task_queue, payload))
+    assert "no pipeline named 'company_reserch' is registered" in error.message
+
+
+def starter(
+    *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "starter.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", **(extra_env or {})},
+    )
+
+
+def test_starter_validates_lists_exports_and_prints_the_schema(tmp_path):
+    valid = starter("validate", "pipelines/ticket_triage.yaml")
+    assert valid.returncode == 0, valid.stderr
+    assert "valid pipeline 'ticket_triage': 7 steps" in valid.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps:\n  - {id: a, kind: code, function: nope, depends_on: [a]}\n")
+    invalid = starter("validate", str(bad))
+    assert invalid.returncode == 2
+    assert "pipeline 'bad' is invalid (2 problems)" in invalid.stderr
+    assert "dependency cycle: a -> a" in invalid.stderr
+
+    listed = starter("list")
+    assert listed.returncode == 0
+    for name in ("company_research", "contact_enrichment", "ticket_triage"):
+        assert name in listed.stdout
+
+    exported = starter("export", "ticket_triage", "--format", "json")
+    assert json.loads(exported.stdout)["steps"][1]["routes"]["billing"] == ["billing"]
+
+    schema = starter("schema")
+    assert schema.stdout == (ROOT / "schemas" / "pipeline.schema.json").read_text()
+
+
+async def test_worker_and_starter_end_to_end(env):
+    """worker.py and starter.py as processes: run, follow, status, graceful SIGTERM."""
+    queue = unique("e2e")
+    settings = {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TASKAGENT_TASK_QUEUE": queue,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        env={**os.environ, **settings},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        run = starter(
+            "run",
+            "ticket_triage",
+            "--input",
+            '{"text": "refund my invoice!"}',
+            "--json",
+            "--id",
+            f"{queue}-run",
+            extra_env=settings,
+        )
+        assert run.returncode == 0, run.stderr
+        result = PipelineResult.model_validate_json(run.stdout)
+        assert result.output["reply"]["team"] == "billing"
+        assert result.output["paged"] == "COMPLETED"
+        assert f"/workflows/{queue}-run/" in run.stderr
+
+        status = starter("status", f"{queue}-run", "--json", extra_env=settings)
+        assert status.returncode == 0, status.stderr
+        assert PipelineResult.model_validate_json(status.stdout).status.value == "COMPLETED"
+
+        failing = starter("run", "ticket_triage", "--input", '{"text": ""}', extra_env=settings)
+        assert failing.returncode == 2
+        assert "input.text" in failing.stderr
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=40)
+    assert worker.returncode == 0, output
+    assert "worker started" in output and "worker stopped" in output
