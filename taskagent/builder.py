@@ -100,6 +100,7 @@ class Pipeline:
         constraints: Sequence[str] = (),
         on_failure: FailurePolicy | str = FailurePolicy.FAIL_FAST,
         max_concurrency: int | None = None,
+        timeout: float | None = None,
         defaults: PipelineDefaults | None = None,
         output: Any = None,
     ) -> None:
@@ -112,6 +113,7 @@ class Pipeline:
             "constraints": list(constraints),
             "on_failure": on_failure,
             "max_concurrency": max_concurrency,
+            "timeout": timeout,
             "defaults": defaults or PipelineDefaults(),
             "output": output,
         }

@@ -85,27 +85,21 @@ class Condition:
 
         Raises ExpressionError on a runtime error such as comparing null with a number.
         """
-        names = {**LITERAL_NAMES, **{key: _null_safe(value) for key, value in scope.items()}}
-        evaluator = EvalWithCompoundTypes(names=names, functions={})
+        evaluator = _DataEvaluator(names={**LITERAL_NAMES, **scope}, functions={})
         try:
             return evaluator.eval(self.text, previously_parsed=self.tree.body)
-        except (InvalidExpression, TypeError, ZeroDivisionError, KeyError, IndexError) as err:
+        except (InvalidExpression, ArithmeticError, LookupError, TypeError, ValueError) as err:
             raise ExpressionError(f"cannot evaluate {self.text!r}: {err}") from err
 
 
-class _NullSafeDict(dict[str, Any]):
-    """A missing field reads as null, as in the input mappings."""
+class _DataEvaluator(EvalWithCompoundTypes):
+    """Reads fields as data: `a.items` is the field `items`, and a missing link reads as null."""
 
-    def __missing__(self, key: str) -> None:
-        return None
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        return child(self._eval(node.value), node.attr)
 
-
-def _null_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return _NullSafeDict({k: _null_safe(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return [_null_safe(v) for v in value]
-    return value
+    def _eval_subscript(self, node: ast.Subscript) -> Any:
+        return child(self._eval(node.value), self._eval(node.slice))
 
 
 def parse_condition(text: str) -> Condition:
@@ -190,20 +184,20 @@ def mapping_references(template: Any) -> list[tuple[str, Path]]:
     return found
 
 
+def child(container: Any, key: Any) -> Any:
+    """A field of an object or an item of a list; None when there is no such thing."""
+    if isinstance(container, Mapping):
+        return container.get(key)
+    if isinstance(container, list) and type(key) is int and -len(container) <= key < len(container):
+        return container[key]
+    return None
+
+
 def lookup(scope: Mapping[str, Any], path: Path) -> Any:
     """Follow `path` through nested objects and lists; a missing link yields None."""
     current: Any = scope
     for part in path:
-        if isinstance(current, Mapping):
-            current = current.get(part)
-        elif (
-            isinstance(current, list)
-            and isinstance(part, int)
-            and -len(current) <= part < len(current)
-        ):
-            current = current[part]
-        else:
-            return None
+        current = child(current, part)
     return current
 
 

@@ -10,7 +10,15 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+)
 
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 
@@ -98,27 +106,30 @@ class CodeStep(StepBase):
     )
 
 
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+StepIds = Annotated[list[str], BeforeValidator(_as_list, json_schema_input_type=str | list[str])]
+"""One step id or a list of them."""
+
+
 class SwitchStep(StepBase):
     """Routes to steps by the value of an expression; the steps not chosen are SKIPPED."""
 
     kind: Literal["switch"]
     value: str = Field(description="Expression whose value selects the route.")
-    routes: dict[str, list[str]] = Field(description="Value -> ids of the steps to run.")
-    default: list[str] | None = Field(
+    routes: dict[str, StepIds] = Field(description="Value -> ids of the steps to run.")
+    default: StepIds | None = Field(
         None, description="Steps to run when no route matches; without it, no match is an error."
     )
 
     @field_validator("routes", mode="before")
     @classmethod
-    def _single_target_as_list(cls, value: Any) -> Any:
+    def _route_names(cls, value: Any) -> Any:
         if isinstance(value, dict):  # YAML reads `true:` and `1:` as non-string keys
-            return {_route_name(key): [v] if isinstance(v, str) else v for key, v in value.items()}
+            return {_route_name(key): targets for key, targets in value.items()}
         return value
-
-    @field_validator("default", mode="before")
-    @classmethod
-    def _default_as_list(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     def targets(self) -> list[str]:
         """Every step this switch may select, in declaration order, without repeats."""
@@ -153,9 +164,10 @@ class SubPipelineStep(StepBase):
     """Runs another pipeline as a child workflow; its final output is this step's output."""
 
     kind: Literal["pipeline"]
-    pipeline: str | PipelineSpec = Field(
-        description="A registered pipeline name or an inline spec."
-    )
+    pipeline: Annotated[
+        Annotated[str, Tag("registered")] | Annotated[PipelineSpec, Tag("inline")],
+        Discriminator(lambda v: "registered" if isinstance(v, str) else "inline"),
+    ] = Field(description="A registered pipeline name or an inline spec.")
 
 
 Step = Annotated[

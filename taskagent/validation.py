@@ -96,8 +96,8 @@ def check_input(spec: PipelineSpec, value: Any) -> list[Problem]:
 class _Scope:
     """What references inside one pipeline may point at."""
 
-    spec: PipelineSpec | None
     steps: dict[str, StepBase]
+    known: set[str]
     deps: dict[str, list[str]]
     input_schema: dict[str, Any] | None
     schemas: dict[str, dict[str, Any] | None] = field(default_factory=dict)
@@ -122,10 +122,11 @@ class _Checker:
             return None
         else:
             spec, steps, raw_ids = self._parse(data, location)
-        if spec is not None and spec.input_schema is not None:
-            self._check_schema(spec.input_schema, _join(location, "input_schema"))
         input_schema = spec.input_schema if spec else _maybe_schema(data)
-        self._check_steps(steps, raw_ids, input_schema, location, spec)
+        if input_schema is not None:
+            self._check_schema(input_schema, _join(location, "input_schema"))
+        output = spec.output if spec else data.get("output")
+        self._check_steps(steps, raw_ids, input_schema, location, output)
         return spec
 
     def _parse(
@@ -161,7 +162,7 @@ class _Checker:
         raw_ids: list[str],
         input_schema: dict[str, Any] | None,
         location: str,
-        spec: PipelineSpec | None,
+        output: Any,
     ) -> None:
         seen: set[str] = set()
         for step_id in [step.id for step in steps] + raw_ids:
@@ -170,7 +171,7 @@ class _Checker:
             seen.add(step_id)
         known = seen
         deps = effective_dependencies(steps)
-        scope = _Scope(spec, {s.id: s for s in steps}, deps, input_schema)
+        scope = _Scope({s.id: s for s in steps}, known, deps, input_schema)
         for step in steps:
             where = _join(location, f"step {step.id!r}")
             for dep in step.depends_on:
@@ -190,8 +191,8 @@ class _Checker:
         for step in steps:
             visible = ancestors(deps, step.id) if not cycle else set(known)
             self._check_step(step, scope, visible, _join(location, f"step {step.id!r}"))
-        if spec is not None and spec.output is not None:
-            self._check_mapping(spec.output, scope, set(known), _join(location, "output"))
+        if output is not None:
+            self._check_mapping(output, scope, set(known), _join(location, "output"))
 
     def _check_step(self, step: StepBase, scope: _Scope, visible: set[str], where: str) -> None:
         if step.condition is not None:
@@ -267,6 +268,8 @@ class _Checker:
             self.add(where, f"{text!r}: name a step, as in steps.<id>.output")
             return
         step_id = path[1]
+        if step_id in scope.known and step_id not in scope.steps:
+            return  # the step itself is malformed: that problem is reported already
         if step_id not in scope.steps:
             self.add(
                 where,
@@ -314,7 +317,7 @@ def _schema_problem(schema: dict[str, Any] | None, path: Path) -> str | None:
             return None
         options = node.get("anyOf") or node.get("oneOf")
         if options:
-            resolved = [_resolve_ref(root, option) for option in options]
+            resolved = [_resolve_ref(root, o) for o in options if o.get("type") != "null"]
             node = next((o for o in resolved if _has_part(o, part)), None)
             if node is None:
                 return (
@@ -378,6 +381,8 @@ def _loc(loc: tuple[Any, ...], data: Any) -> str:
     node: Any = data
     skip_tag = False
     for item in loc:
+        if item in _UNION_TAGS:
+            continue
         if skip_tag:
             skip_tag = False
             if isinstance(node, Mapping) and item == node.get("kind"):
@@ -394,6 +399,9 @@ def _loc(loc: tuple[Any, ...], data: Any) -> str:
         parts.append(str(item))
         node = node.get(item) if isinstance(node, Mapping) else None
     return ".".join(parts)
+
+
+_UNION_TAGS = {"registered", "inline"}
 
 
 def _message(error: Any) -> str:

@@ -60,6 +60,7 @@ async def start(
     pipeline: Any,
     data: dict[str, Any] | None = None,
     workflow_id: str | None = None,
+    execution_timeout: timedelta = timedelta(seconds=60),
 ) -> WorkflowHandle[Any, PipelineResult]:
     if hasattr(pipeline, "build"):
         pipeline = pipeline.build()
@@ -71,7 +72,7 @@ async def start(
         id=workflow_id or unique("wf"),
         task_queue=task_queue,
         result_type=PipelineResult,
-        execution_timeout=timedelta(seconds=60),
+        execution_timeout=execution_timeout,
     )
 
 

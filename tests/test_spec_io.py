@@ -274,11 +274,6 @@ def triage_with_list_targets() -> dict[str, Any]:
     return data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the JSON Schema (spec.py SwitchStep.routes/default) only allows lists of step "
-    "ids, but the model and pipelines/ticket_triage.yaml use single-string targets",
-)
 def test_schema_accepts_ticket_triage() -> None:
     data = yaml.safe_load(TRIAGE.read_text(encoding="utf-8"))
     assert [error.message for error in validator().iter_errors(data)] == []

@@ -301,12 +301,6 @@ def test_builtin_merges_need_no_function() -> None:
         assert spec.steps[0].merge == merge
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a structural error in an inline sub-pipeline is reported twice, at "
-    "\"step 'sub'.pipeline.str\" (Input should be a valid string) and at "
-    "\"step 'sub'.pipeline.PipelineSpec.steps.0\" (validation.py _loc, str | PipelineSpec)",
-)
 def test_inline_sub_pipeline_structural_problem_names_the_inner_step() -> None:
     inner = pipeline({"id": "i", "kind": "llm"})
     assert problems(pipeline({"id": "sub", "kind": "pipeline", "pipeline": inner})) == [
@@ -346,11 +340,6 @@ def test_every_problem_is_listed_in_one_error() -> None:
     assert text.count("\n  - ") == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: validation.py:125 and :191 check input_schema and the pipeline output only "
-    "when the whole spec parsed, so their problems are hidden by any structural step error",
-)
 @pytest.mark.parametrize(
     ("field", "value"), [("input_schema", {"type": 3}), ("output", "$steps.nope.output")]
 )
@@ -361,11 +350,6 @@ def test_pipeline_level_problems_are_listed_next_to_structural_errors(
     assert [p.location for p in found] == ["step 'b'.colour", field]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: validation.py:268 looks references up among the parsed steps only, so a step "
-    "that exists but has a structural error is also reported as an 'unknown step'",
-)
 def test_reference_to_a_step_with_a_structural_error_is_not_unknown() -> None:
     data = pipeline(
         {"id": "a", "kind": "code"}, code("b", depends_on=["a"], input="$steps.a.output")
