@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 
 from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed
 from taskagent.names import PIPELINE_WORKFLOW
@@ -74,6 +75,17 @@ async def start(
         result_type=PipelineResult,
         execution_timeout=execution_timeout,
     )
+
+
+async def failed_result(handle: WorkflowHandle[Any, PipelineResult]) -> PipelineResult:
+    """The PipelineResult carried by the PipelineFailed error of a failed run."""
+    try:
+        await handle.result()
+    except WorkflowFailureError as failure:
+        cause = failure.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "PipelineFailed", cause
+        return PipelineResult.model_validate(cause.details[0])
+    raise AssertionError("the run did not fail")
 
 
 # -- probe functions ---------------------------------------------------------------------------

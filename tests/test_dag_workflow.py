@@ -8,7 +8,16 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from taskagent import Pipeline, PipelineResult, StepStatus
-from tests.support import INTERVALS, event, eventually, probes, running_worker, start, unique
+from tests.support import (
+    INTERVALS,
+    event,
+    eventually,
+    failed_result,
+    probes,
+    running_worker,
+    start,
+    unique,
+)
 
 
 async def test_independent_steps_overlap(env, task_queue):
@@ -157,9 +166,7 @@ async def test_continue_policy_skips_only_dependents_of_the_failure(env, task_qu
     )
     async with running_worker(env.client, probes, task_queue):
         handle = await start(env.client, task_queue, pipeline)
-        with pytest.raises(WorkflowFailureError) as caught:
-            await handle.result()
-    result = PipelineResult.model_validate(caught.value.cause.details[0])
+        result = await failed_result(handle)
     status = {key: step.status for key, step in result.steps.items()}
     assert status == {
         "broken": StepStatus.FAILED,

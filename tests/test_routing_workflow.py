@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from temporalio.client import WorkflowFailureError
-
 from taskagent import Pipeline, PipelineResult, Registry, StepStatus, code
-from tests.support import example_registry, probes, running_worker, start
+from tests.support import example_registry, failed_result, probes, running_worker, start
 
 
 def statuses(result: PipelineResult) -> dict[str, StepStatus]:
     return {key: step.status for key, step in result.steps.items()}
-
-
-async def failed_result(handle) -> PipelineResult:
-    """The PipelineResult carried by a failed run."""
-    with pytest.raises(WorkflowFailureError) as caught:
-        await handle.result()
-    return PipelineResult.model_validate(caught.value.cause.details[0])
 
 
 async def test_condition_skips_a_step_and_its_dependents(env, task_queue):

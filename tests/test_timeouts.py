@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from taskagent import Pipeline, PipelineResult, StepStatus
-from tests.support import probes, running_worker, start, unique
+from tests.support import failed_result, probes, running_worker, start, unique
 
 
 async def test_step_timeout_fails_the_step_and_the_rest_goes_on(env, task_queue):
@@ -30,9 +30,7 @@ async def test_step_timeout_fails_the_step_and_the_rest_goes_on(env, task_queue)
     )
     async with running_worker(env.client, probes, task_queue):
         handle = await start(env.client, task_queue, pipeline)
-        with pytest.raises(WorkflowFailureError) as caught:
-            await handle.result()
-    result = PipelineResult.model_validate(caught.value.cause.details[0])
+        result = await failed_result(handle)
     stuck = result.steps["stuck"]
     assert stuck.status is StepStatus.FAILED
     assert stuck.error.type == "StepTimeout"
