@@ -19,10 +19,13 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities import CodeActivities, PipelineActivities
+from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
+from taskagent.llm.factory import ProviderFactory
+from taskagent.llm.pricing import PriceTable
 from taskagent.logging import configure_logging, configure_tracing
 from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
+from taskagent.tools import builtin_tools
 from workflows import PipelineWorkflow
 
 log = structlog.get_logger("taskagent.worker")
@@ -33,6 +36,9 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 def build_registry(settings: Settings) -> Registry:
     """Load the configured modules and spec folder; refuse invalid pipelines."""
     registry = Registry()
+    registry.tools.include(
+        builtin_tools(sqlite_path=settings.sqlite_path, http_allow_hosts=settings.allowed_hosts())
+    )
     registry.load_modules(settings.module_names())
     registry.load_folder(settings.pipeline_dir)
     errors = registry.check()
@@ -45,16 +51,20 @@ def build_worker(
     client: Client,
     registry: Registry,
     task_queue: str,
+    providers: ProviderFactory,
+    prices: PriceTable | None = None,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
 ) -> Worker:
-    """A worker with every workflow and activity wired to `registry`."""
+    """A worker with every workflow and activity wired to `registry` and `providers`."""
     code = CodeActivities(registry)
-    pipelines = PipelineActivities(registry)
+    pipelines = PipelineActivities(registry, providers.settings.default_model)
+    llm = LlmActivities(providers, prices or PriceTable())
+    tools = ToolActivities(registry.tools)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PipelineWorkflow],
-        activities=[code.run, pipelines.resolve],
+        activities=[code.run, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
     )
 
@@ -82,7 +92,13 @@ async def main() -> int:
     except RuntimeError as err:
         log.error("cannot connect to Temporal", address=settings.temporal_address, error=str(err))
         return 1
-    worker = build_worker(client, registry, settings.task_queue)
+    try:
+        prices = PriceTable.from_config(settings.prices)
+    except (OSError, ValueError) as err:
+        log.error("invalid TASKAGENT_PRICES", error=str(err))
+        return 2
+    providers = ProviderFactory()
+    worker = build_worker(client, registry, settings.task_queue, providers, prices)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -94,10 +110,13 @@ async def main() -> int:
         task_queue=settings.task_queue,
         pipelines=list(registry.pipeline_names()),
         functions=len(registry.function_names()),
+        tools=list(registry.tool_names()),
+        default_model=providers.settings.default_model,
     )
     async with worker:
         await stop.wait()
         log.info("shutting down: draining in-flight tasks", timeout_s=GRACEFUL_SHUTDOWN.seconds)
+    await providers.aclose()
     log.info("worker stopped")
     return 0
 

@@ -7,15 +7,17 @@ from temporalio import activity
 from taskagent.errors import invalid_pipeline
 from taskagent.names import RESOLVE_PIPELINE_ACTIVITY
 from taskagent.registry import Registry
-from taskagent.results import ResolvedPipeline, ResolveRequest
+from taskagent.results import ResolvedPipeline, ResolvedTool, ResolveRequest
+from taskagent.spec import AgentStep, PipelineSpec
 from taskagent.validation import SpecError, check_input, validate_pipeline
 
 
 class PipelineActivities:
-    """Activities that read the worker's registry of pipelines and functions."""
+    """Activities that read the worker's registry of pipelines, functions, models and tools."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, default_model: str) -> None:
         self._registry = registry
+        self._default_model = default_model
 
     @activity.defn(name=RESOLVE_PIPELINE_ACTIVITY)
     async def resolve(self, request: ResolveRequest) -> ResolvedPipeline:
@@ -32,4 +34,23 @@ class PipelineActivities:
             lines = "\n".join(f"  - {p}" for p in problems)
             message = f"input of pipeline {spec.name!r} is invalid ({len(problems)} problems):\n"
             raise invalid_pipeline(message + lines, [str(p) for p in problems])
-        return ResolvedPipeline(spec=spec)
+        return self._resolved(spec)
+
+    def _resolved(self, spec: PipelineSpec) -> ResolvedPipeline:
+        """The spec with its default model fixed, plus the tools and schemas its agents use."""
+        spec = spec.model_copy(update={"model": spec.model or self._default_model})
+        resolved = ResolvedPipeline(spec=spec)
+        for step in spec.all_steps():
+            if not isinstance(step, AgentStep):
+                continue
+            for name in step.tools:
+                tool = self._registry.tools.get(name)
+                if tool is not None:
+                    resolved.tools[name] = ResolvedTool(
+                        spec=tool.spec(), timeout=tool.timeout, retry=tool.retry
+                    )
+            if isinstance(step.output_schema, str):
+                schema = self._registry.model_schema(step.output_schema)
+                if schema is not None:
+                    resolved.schemas[step.output_schema] = schema
+        return resolved

@@ -114,11 +114,11 @@ def write_report(analyses: Analyses) -> CompanyReport:
     )
 
 
-company_research = (
+company_facts = (
     Pipeline(
-        "company_research",
-        "Comprehensive company analysis: search, then reputation and social concurrently, "
-        "then a final report.",
+        "company_facts",
+        "Company analysis with deterministic code steps: search, then reputation and social "
+        "concurrently, then a final report.",
         input_model=CompanyQuery,
         constraints=["Use only reliable sources"],
     )
@@ -136,7 +136,7 @@ company_research = (
         },
     )
 )
-registry.add_pipeline(company_research)
+registry.add_pipeline(company_facts)
 
 
 # -- ticket triage: switch routing and a join ------------------------------------------------
@@ -229,7 +229,7 @@ contact_enrichment = (
         [code("domain", email_domain), code("score", lead_score)],
         merge=merge_enrichment,
     )
-    .pipeline("company", "company_research", input={"company": "$input.company"})
+    .pipeline("company", "company_facts", input={"company": "$input.company"})
     .code(
         "summary",
         "summarise_contact",

@@ -40,7 +40,7 @@ def scenarios() -> dict[str, tuple[Any, dict[str, Any]]]:
         merge="object",
     )
     return {
-        "dag_company_research": ("company_research", {"company": "Acme"}),
+        "dag_company_research": ("company_facts", {"company": "Acme"}),
         "switch_ticket_triage": ("ticket_triage", {"text": "urgent: the app shows an error!"}),
         "parallel_child_contact_enrichment": (
             "contact_enrichment",

@@ -1,6 +1,6 @@
 """TaskAgent: durable LLM-agent pipelines on Temporal."""
 
-from taskagent.builder import Pipeline, code, parallel, subpipeline, switch
+from taskagent.builder import Pipeline, agent, code, parallel, router, subpipeline, switch
 from taskagent.errors import StepFailed
 from taskagent.functions import StepContext
 from taskagent.registry import Registry, RegistryError
@@ -19,11 +19,16 @@ from taskagent.serialization import (
     spec_to_yaml,
 )
 from taskagent.spec import (
+    AgentStep,
+    Budget,
     CodeStep,
     FailurePolicy,
     ParallelStep,
     PipelineSpec,
     RetrySpec,
+    RouterStep,
+    ScriptedAnswer,
+    ScriptedCall,
     SubPipelineStep,
     SwitchStep,
     Trigger,
@@ -31,6 +36,8 @@ from taskagent.spec import (
 from taskagent.validation import Problem, SpecError, check_input, validate_pipeline
 
 __all__ = [
+    "AgentStep",
+    "Budget",
     "CodeStep",
     "FailurePolicy",
     "ParallelStep",
@@ -42,7 +49,10 @@ __all__ = [
     "Registry",
     "RegistryError",
     "RetrySpec",
+    "RouterStep",
     "RunStatus",
+    "ScriptedAnswer",
+    "ScriptedCall",
     "SpecError",
     "StepContext",
     "StepError",
@@ -52,11 +62,13 @@ __all__ = [
     "SubPipelineStep",
     "SwitchStep",
     "Trigger",
+    "agent",
     "check_input",
     "code",
     "load_spec_file",
     "parallel",
     "pipeline_json_schema",
+    "router",
     "spec_to_json",
     "spec_to_yaml",
     "subpipeline",

@@ -12,16 +12,20 @@ pipeline = (
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
 from taskagent.spec import (
+    AgentStep,
+    Budget,
     CodeStep,
     FailurePolicy,
     ParallelStep,
     PipelineDefaults,
     PipelineSpec,
+    RouterStep,
     Step,
     SubPipelineStep,
     SwitchStep,
@@ -87,6 +91,28 @@ def subpipeline(
     return SubPipelineStep(kind="pipeline", id=step_id, pipeline=target, **fields)
 
 
+def agent(step_id: str, goal: str, **fields: Any) -> AgentStep:
+    """An LLM agent step; `output_schema` names a registered model (or give a model class)."""
+    schema = fields.get("output_schema")
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        fields["output_schema"] = schema.__name__
+    return AgentStep.model_validate({"kind": "agent", "id": step_id, "goal": goal, **fields})
+
+
+def router(
+    step_id: str, choices: dict[str, str] | type[Enum], goal: str = "", **fields: Any
+) -> RouterStep:
+    """A router step classifying its input into one of `choices` (value -> description).
+
+    An Enum works too: its member names are the choices and its values their descriptions.
+    """
+    if isinstance(choices, type) and issubclass(choices, Enum):
+        choices = {member.name: str(member.value) for member in choices}
+    return RouterStep.model_validate(
+        {"kind": "router", "id": step_id, "choices": choices, "goal": goal, **fields}
+    )
+
+
 class Pipeline:
     """Fluent builder of a PipelineSpec; every method returns the builder."""
 
@@ -103,6 +129,8 @@ class Pipeline:
         timeout: float | None = None,
         defaults: PipelineDefaults | None = None,
         output: Any = None,
+        model: str | None = None,
+        budget: Budget | dict[str, Any] | None = None,
     ) -> None:
         if input_model is not None:
             input_schema = input_model.model_json_schema()
@@ -116,6 +144,8 @@ class Pipeline:
             "timeout": timeout,
             "defaults": defaults or PipelineDefaults(),
             "output": output,
+            "model": model,
+            "budget": budget,
         }
         self._steps: list[Any] = []
 
@@ -145,6 +175,14 @@ class Pipeline:
         **fields: Any,
     ) -> Pipeline:
         return self.add(parallel(step_id, branches, merge, **fields))
+
+    def agent(self, step_id: str, goal: str, **fields: Any) -> Pipeline:
+        return self.add(agent(step_id, goal, **fields))
+
+    def router(
+        self, step_id: str, choices: dict[str, str] | type[Enum], goal: str = "", **fields: Any
+    ) -> Pipeline:
+        return self.add(router(step_id, choices, goal, **fields))
 
     def pipeline(
         self, step_id: str, pipeline: str | PipelineSpec | Pipeline, **fields: Any

@@ -7,12 +7,17 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from taskagent.functions import FunctionInfo, describe_function
+from taskagent.models import register_model
 from taskagent.serialization import load_spec_file
 from taskagent.spec import PipelineSpec
+from taskagent.tools.registry import ToolCatalog
 from taskagent.validation import Problem, SpecError, validate_pipeline
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=type[BaseModel])
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -21,7 +26,7 @@ class RegistryError(ValueError):
 
 
 class Registry:
-    """Named functions and pipelines, the catalog a worker serves and validates against.
+    """Named functions, output models, tools and pipelines: what a worker serves.
 
     A module exposes one as `registry`; the worker merges the registries of every module listed
     in TASKAGENT_MODULES, then adds the spec files of TASKAGENT_PIPELINE_DIR.
@@ -29,6 +34,9 @@ class Registry:
 
     def __init__(self) -> None:
         self._functions: dict[str, FunctionInfo] = {}
+        self._models: dict[str, type[BaseModel]] = {}
+        self.tools = ToolCatalog()
+        """Tools agents may call: `@registry.tools.tool()` registers one."""
         self._pipelines: dict[str, Any] = {}
         self._sources: dict[str, str] = {}
 
@@ -57,6 +65,31 @@ class Registry:
 
     def function_names(self) -> Sequence[str]:
         return sorted(self._functions)
+
+    # -- output models and tools ---------------------------------------------------------
+    def model(self, name: str | None = None) -> Callable[[M], M]:
+        """Register a pydantic model as an agent step's output schema: `@registry.model()`."""
+
+        def decorate(model: M) -> M:
+            self.add_model(model, name)
+            return model
+
+        return decorate
+
+    def add_model(self, model: type[BaseModel], name: str | None = None) -> str:
+        key = register_model(model, name)
+        self._models[key] = model
+        return key
+
+    def model_schema(self, name: str) -> dict[str, Any] | None:
+        model = self._models.get(name)
+        return model.model_json_schema() if model is not None else None
+
+    def model_names(self) -> Sequence[str]:
+        return sorted(self._models)
+
+    def tool_names(self) -> Sequence[str]:
+        return self.tools.names()
 
     # -- pipelines -------------------------------------------------------------------------
     def add_pipeline(self, pipeline: Any, *, source: str = "python") -> None:
@@ -108,6 +141,9 @@ class Registry:
         """Add everything `other` registered."""
         for info in other._functions.values():
             self.add_function(info)
+        for name, model in other._models.items():
+            self.add_model(model, name)
+        self.tools.include(other.tools)
         for name, data in other._pipelines.items():
             self.add_pipeline(data, source=other._sources[name])
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskagent.spec import PipelineSpec
+from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolSpec
+from taskagent.spec import PipelineSpec, RetrySpec
 
 
 class StepStatus(StrEnum):
@@ -37,6 +38,64 @@ class StepError(BaseModel):
     message: str
     attempts: int = 1
     non_retryable: bool = False
+    details: list[str] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    """Model calls, tokens and cost: of a step, a model or a whole run."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def add(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
+        self.calls += 1
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cost_usd = round(self.cost_usd + cost_usd, 10)
+
+
+class CostLedger(BaseModel):
+    """Every model call of a run, failed attempts included, in total, by step and by model."""
+
+    total: Usage = Field(default_factory=Usage)
+    by_step: dict[str, Usage] = Field(default_factory=dict)
+    by_model: dict[str, Usage] = Field(default_factory=dict)
+
+    def record(
+        self, step: str, model: str, input_tokens: int, output_tokens: int, cost: float
+    ) -> None:
+        for usage in (
+            self.total,
+            self.by_step.setdefault(step, Usage()),
+            self.by_model.setdefault(model, Usage()),
+        ):
+            usage.add(input_tokens, output_tokens, cost)
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call an agent asked for, and what came of it."""
+
+    call_id: str
+    tool: str
+    arguments: str
+    outcome: str = Field(description="ok, refused, invalid_arguments, tool_error or failed")
+    result_size: int = 0
+    duration_ms: float = 0.0
+    error: str | None = None
+
+
+class AttemptFailure(BaseModel):
+    """An answer that failed validation, and the exact errors sent back to the model."""
+
+    attempt: int
+    errors: list[str]
+    answer: str = ""
 
 
 class StepResult(BaseModel):
@@ -53,6 +112,14 @@ class StepResult(BaseModel):
     finished_at: datetime | None = None
     duration_ms: float | None = None
     parent: str | None = None
+    usage: Usage | None = None
+    cognitive_retries: int = Field(0, description="Answers rejected by validation and retried.")
+    transient_retries: int = Field(0, description="Activity attempts retried by Temporal.")
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    validation_failures: list[AttemptFailure] = Field(default_factory=list)
+    conversation: list[Message] = Field(
+        default_factory=list, description="The kept conversation, without failed attempts."
+    )
 
 
 class PipelineResult(BaseModel):
@@ -67,6 +134,7 @@ class PipelineResult(BaseModel):
     status: RunStatus = RunStatus.RUNNING
     steps: dict[str, StepResult] = Field(default_factory=dict)
     output: Any = None
+    cost: CostLedger = Field(default_factory=CostLedger)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_ms: float | None = None
@@ -97,10 +165,41 @@ class ResolveRequest(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
 
 
+class ResolvedTool(BaseModel):
+    """A tool an agent step may call: what the model sees, and how the call is run."""
+
+    spec: ToolSpec
+    timeout: timedelta = timedelta(seconds=30)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+
+
 class ResolvedPipeline(BaseModel):
-    """The validated spec a run executes, recorded once in its history."""
+    """The validated spec a run executes, recorded once in its history.
+
+    Everything the workflow needs from the worker's registries travels here, so replay never
+    depends on the worker's configuration of the day.
+    """
 
     spec: PipelineSpec
+    tools: dict[str, ResolvedTool] = Field(default_factory=dict)
+    schemas: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="JSON Schemas of the named output models used."
+    )
+
+
+class ModelCallRequest(BaseModel):
+    """Input of the model-call activity."""
+
+    request: ModelRequest
+    step_id: str
+
+
+class ModelCallResult(BaseModel):
+    """Output of the model-call activity."""
+
+    response: ModelResponse
+    attempt: int = 1
+    cost_usd: float = 0.0
 
 
 class CodeStepRequest(BaseModel):

@@ -19,14 +19,26 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field("default", alias="TEMPORAL_NAMESPACE")
     task_queue: str = Field(DEFAULT_TASK_QUEUE, alias="TASKAGENT_TASK_QUEUE")
     modules: str = Field(
-        "examples.pipelines",
+        "examples.pipelines,examples.research",
         alias="TASKAGENT_MODULES",
         description="Comma-separated modules whose `registry` the worker serves.",
     )
     pipeline_dir: Path = Field(Path("pipelines"), alias="TASKAGENT_PIPELINE_DIR")
+    sqlite_path: Path | None = Field(
+        None, alias="TASKAGENT_SQLITE_PATH", description="SQLite file of the sql_query tool."
+    )
+    http_allow_hosts: str = Field(
+        "",
+        alias="TASKAGENT_HTTP_ALLOW_HOSTS",
+        description="Hosts http_get may fetch (off if empty).",
+    )
+    prices: str | None = Field(None, alias="TASKAGENT_PRICES")
     web_ui: str = Field("http://localhost:8233", alias="TASKAGENT_WEB_UI")
     log_format: str = Field("console", alias="TASKAGENT_LOG_FORMAT", pattern="^(console|json)$")
     log_level: str = Field("INFO", alias="TASKAGENT_LOG_LEVEL")
+
+    def allowed_hosts(self) -> list[str]:
+        return [host.strip() for host in self.http_allow_hosts.split(",") if host.strip()]
 
     def module_names(self) -> list[str]:
         return [name.strip() for name in self.modules.split(",") if name.strip()]

@@ -170,12 +170,78 @@ class SubPipelineStep(StepBase):
     ] = Field(description="A registered pipeline name or an inline spec.")
 
 
+class ScriptedCall(_Strict):
+    """A tool call the offline model plays."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScriptedAnswer(_Strict):
+    """One answer of the offline model: tool calls, or content (text or JSON data)."""
+
+    tool_calls: list[ScriptedCall] = Field(default_factory=list)
+    content: Any = None
+
+
+class LlmStepBase(StepBase):
+    """What agent and router steps share: the model and how it is asked."""
+
+    model: str | None = Field(
+        None, description="`provider:model`, e.g. `openai:gpt-4o-mini`. Default: the pipeline's."
+    )
+    system_prompt: str = ""
+    goal: str = Field("", description="What the step must achieve.")
+    constraints: list[str] = Field(default_factory=list)
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_output_tokens: int | None = Field(None, ge=1)
+    max_attempts: int = Field(
+        3, ge=1, le=10, description="Answers the model may give before validation gives up."
+    )
+    script: list[ScriptedAnswer] | None = Field(
+        None, description="Offline model only: scripted answers, played in order."
+    )
+
+
+class AgentStep(LlmStepBase):
+    """An LLM agent whose output never moves on until it is valid."""
+
+    kind: Literal["agent"]
+    output_schema: str | dict[str, Any] | None = Field(
+        None,
+        description="A registered output model's name or an inline JSON Schema; none: free text.",
+    )
+    validators: list[str] = Field(
+        default_factory=list,
+        description="Registered functions that check the output; each returns a list of errors.",
+    )
+    tools: list[str] = Field(default_factory=list, description="The tools this agent may call.")
+    max_tool_rounds: int = Field(10, ge=1, le=100)
+
+
+class RouterStep(LlmStepBase):
+    """Classifies its input into one of the described choices, with its reasoning."""
+
+    kind: Literal["router"]
+    choices: dict[str, str] = Field(
+        min_length=2, description="Choice -> description (used as few-shot guidance)."
+    )
+    temperature: float | None = Field(0.2, ge=0, le=2)
+
+
 Step = Annotated[
-    CodeStep | SwitchStep | ParallelStep | SubPipelineStep,
+    CodeStep | SwitchStep | ParallelStep | SubPipelineStep | AgentStep | RouterStep,
     Field(discriminator="kind"),
 ]
 
-STEP_KINDS: tuple[str, ...] = ("code", "switch", "parallel", "pipeline")
+STEP_KINDS: tuple[str, ...] = ("code", "switch", "parallel", "pipeline", "agent", "router")
+
+
+class Budget(_Strict):
+    """Spending limits of one run; once spent, no further model call is made."""
+
+    usd: float | None = Field(None, ge=0)
+    tokens: int | None = Field(None, ge=0)
 
 
 class PipelineDefaults(_Strict):
@@ -200,6 +266,10 @@ class PipelineSpec(_Strict):
     max_concurrency: int | None = Field(None, ge=1, description="Most steps running at once.")
     timeout: timedelta | None = Field(None, description="Deadline of the whole run.")
     defaults: PipelineDefaults = Field(default_factory=PipelineDefaults)
+    model: str | None = Field(
+        None, description="Default `provider:model` of agent and router steps in this pipeline."
+    )
+    budget: Budget | None = None
     on_failure: FailurePolicy = FailurePolicy.FAIL_FAST
     steps: list[Step] = Field(min_length=1)
     output: Any = Field(
@@ -209,6 +279,17 @@ class PipelineSpec(_Strict):
             "of the only step nothing depends on, or an object of such outputs keyed by id."
         ),
     )
+
+    def all_steps(self) -> list[StepBase]:
+        """Every step of this pipeline, branches of parallel steps included (not sub-pipelines)."""
+        found: list[StepBase] = []
+        pending: list[StepBase] = list(self.steps)
+        while pending:
+            step = pending.pop(0)
+            found.append(step)
+            if isinstance(step, ParallelStep):
+                pending.extend(step.branches)
+        return found
 
     def step(self, step_id: str) -> Step:
         """The top-level step with this id."""

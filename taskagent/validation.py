@@ -18,11 +18,15 @@ from taskagent.expressions import (
 )
 from taskagent.functions import FunctionInfo
 from taskagent.graph import ancestors, effective_dependencies, find_cycle
+from taskagent.llm.prompts import router_schema
 from taskagent.spec import (
     STEP_KINDS,
+    AgentStep,
     CodeStep,
+    LlmStepBase,
     ParallelStep,
     PipelineSpec,
+    RouterStep,
     Step,
     StepBase,
     SubPipelineStep,
@@ -31,6 +35,7 @@ from taskagent.spec import (
 
 _STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Step)
 BUILTIN_MERGES = ("object", "list", "update")
+PROVIDERS = ("openai", "gemini", "offline")
 SWITCH_OUTPUT_SCHEMA = {
     "type": "object",
     "properties": {"value": {}, "selected": {"type": "array", "items": {"type": "string"}}},
@@ -45,6 +50,12 @@ class Catalog(Protocol):
     def function_names(self) -> Sequence[str]: ...
 
     def pipeline_names(self) -> Sequence[str]: ...
+
+    def model_schema(self, name: str) -> dict[str, Any] | None: ...
+
+    def model_names(self) -> Sequence[str]: ...
+
+    def tool_names(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,8 @@ class _Checker:
         if input_schema is not None:
             self._check_schema(input_schema, _join(location, "input_schema"))
         output = spec.output if spec else data.get("output")
+        if spec is not None and spec.model is not None:
+            self._check_model_ref(spec.model, _join(location, "model"))
         self._check_steps(steps, raw_ids, input_schema, location, output)
         return spec
 
@@ -206,6 +219,41 @@ class _Checker:
             self._check_parallel(step, scope, visible, where)
         elif isinstance(step, SubPipelineStep):
             self._check_subpipeline(step, where)
+        if isinstance(step, LlmStepBase) and step.model is not None:
+            self._check_model_ref(step.model, f"{where}.model")
+        if isinstance(step, AgentStep):
+            self._check_agent(step, where)
+
+    def _check_agent(self, step: AgentStep, where: str) -> None:
+        schema = step.output_schema
+        if isinstance(schema, dict):
+            self._check_schema(schema, f"{where}.output_schema")
+        elif (
+            isinstance(schema, str)
+            and self.catalog is not None
+            and self.catalog.model_schema(schema) is None
+        ):
+            names = self.catalog.model_names()
+            self.add(
+                f"{where}.output_schema",
+                f"unknown output model {schema!r}{_suggest(schema, names)}",
+            )
+        for name in step.validators:
+            self._check_function(name, f"{where}.validators")
+        if self.catalog is not None:
+            for tool in step.tools:
+                if tool not in self.catalog.tool_names():
+                    names = self.catalog.tool_names()
+                    self.add(f"{where}.tools", f"unknown tool {tool!r}{_suggest(tool, names)}")
+
+    def _check_model_ref(self, model: str, where: str) -> None:
+        provider, _, name = model.partition(":")
+        if not name or provider not in PROVIDERS:
+            self.add(
+                where,
+                f"model {model!r} must be provider:model, with provider one of "
+                f"{', '.join(PROVIDERS)} (e.g. openai:gpt-4o-mini)",
+            )
 
     def _check_parallel(
         self, step: ParallelStep, scope: _Scope, visible: set[str], where: str
@@ -301,6 +349,14 @@ class _Checker:
             return info.output_schema() if info else None
         if isinstance(step, SwitchStep):
             return SWITCH_OUTPUT_SCHEMA
+        if isinstance(step, AgentStep):
+            if isinstance(step.output_schema, dict):
+                return step.output_schema
+            if isinstance(step.output_schema, str) and self.catalog is not None:
+                return self.catalog.model_schema(step.output_schema)
+            return {"type": "string"} if step.output_schema is None else None
+        if isinstance(step, RouterStep):
+            return router_schema(list(step.choices))
         if isinstance(step, ParallelStep) and step.merge == "object":
             properties = {b.id: self._output_schema(b) or {} for b in step.branches}
             return {"type": "object", "properties": properties}

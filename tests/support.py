@@ -19,9 +19,11 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed
+from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.names import PIPELINE_WORKFLOW
 from taskagent.results import PipelineResult
-from worker import build_worker
+from taskagent.settings import Settings
+from worker import build_registry, build_worker
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,11 +50,24 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, registry: Registry, task_queue: str
+    client: Client,
+    registry: Registry,
+    task_queue: str,
+    providers: ProviderFactory | None = None,
 ) -> AsyncIterator[None]:
-    worker = build_worker(client, registry, task_queue, graceful_shutdown=timedelta(seconds=0))
-    async with worker:
-        yield
+    """A worker on `task_queue`; models are the offline one unless `providers` says otherwise."""
+    factory = providers or ProviderFactory(
+        ProviderSettings(TASKAGENT_DEFAULT_MODEL="offline:default")
+    )
+    worker = build_worker(
+        client, registry, task_queue, factory, graceful_shutdown=timedelta(seconds=0)
+    )
+    try:
+        async with worker:
+            yield
+    finally:
+        if providers is None:
+            await factory.aclose()
 
 
 async def start(
@@ -185,8 +200,10 @@ def total(outputs: dict[str, float]) -> float:
 
 
 def example_registry() -> Registry:
-    """The registry the worker serves by default: example modules and spec files."""
-    registry = Registry()
-    registry.load_modules(["examples.pipelines"])
-    registry.load_folder(ROOT / "pipelines")
-    return registry
+    """The registry the worker serves by default: built-in tools, example modules, spec files."""
+    return build_registry(
+        Settings(
+            TASKAGENT_MODULES="examples.pipelines,examples.research",
+            TASKAGENT_PIPELINE_DIR=ROOT / "pipelines",
+        )
+    )

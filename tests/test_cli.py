@@ -61,7 +61,7 @@ async def failure_of(env, workflow_id: str) -> ApplicationError:
 
 
 async def test_temporal_cli_start_runs_a_registered_pipeline(env, task_queue):
-    payload = json.dumps({"pipeline": "company_research", "input": {"company": "Acme"}})
+    payload = json.dumps({"pipeline": "company_facts", "input": {"company": "Acme"}})
     async with running_worker(env.client, example_registry(), task_queue):
         workflow_id = cli_start(env, task_queue, payload)
         result = await env.client.get_workflow_handle(

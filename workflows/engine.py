@@ -16,8 +16,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
     from taskagent.graph import effective_dependencies, sinks
-    from taskagent.results import PipelineResult, StepResult, StepStatus
-    from taskagent.spec import FailurePolicy, PipelineSpec, StepBase, Trigger
+    from taskagent.results import PipelineResult, ResolvedPipeline, StepResult, StepStatus
+    from taskagent.spec import FailurePolicy, StepBase, Trigger
     from workflows.failures import StepExecutionError, classify, is_cancellation
     from workflows.steps import EXECUTORS, StepOutcome
 
@@ -27,12 +27,13 @@ class PipelineRun:
 
     def __init__(
         self,
-        spec: PipelineSpec,
+        resolved: ResolvedPipeline,
         pipeline_input: dict[str, Any],
         result: PipelineResult,
         on_change: Callable[[], None],
     ) -> None:
-        self.spec = spec
+        self.resolved = resolved
+        spec = self.spec = resolved.spec
         self.input = pipeline_input
         self.result = result
         self._on_change = on_change
@@ -155,6 +156,28 @@ class PipelineRun:
         if len(ends) == 1:
             return self.result.steps[ends[0]].output
         return {step_id: self.result.steps[step_id].output for step_id in ends}
+
+    def changed(self) -> None:
+        """Publish the run's state (query and Web UI details) after an executor updated it."""
+        self._on_change()
+
+    def check_budget(self, step_id: str) -> None:
+        """Refuse a model call once the run's budget is spent."""
+        budget = self.spec.budget
+        if budget is None:
+            return
+        total = self.result.cost.total
+        spent = []
+        if budget.usd is not None and total.cost_usd >= budget.usd:
+            spent.append(f"${total.cost_usd:.6f} of ${budget.usd}")
+        if budget.tokens is not None and total.tokens >= budget.tokens:
+            spent.append(f"{total.tokens} of {budget.tokens} tokens")
+        if spent:
+            raise StepExecutionError(
+                "BudgetExceeded",
+                f"the run's budget is spent ({', '.join(spent)} used by {total.calls} model "
+                f"calls); step {step_id!r} made no further model call",
+            )
 
     def deselect(self, skipped: dict[str, str]) -> None:
         """Mark steps that a routing decision left out; they settle as SKIPPED."""

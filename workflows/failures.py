@@ -19,9 +19,10 @@ with workflow.unsafe.imports_passed_through():
 class StepExecutionError(Exception):
     """A failure decided by the engine itself, such as a switch value with no route."""
 
-    def __init__(self, error_type: str, message: str) -> None:
+    def __init__(self, error_type: str, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.type = error_type
+        self.details = details or []
 
 
 def is_cancellation(err: BaseException) -> bool:
@@ -34,7 +35,7 @@ def is_cancellation(err: BaseException) -> bool:
 def classify(err: BaseException) -> StepError:
     """The StepError value for an exception raised while running a step."""
     if isinstance(err, StepExecutionError):
-        return StepError(type=err.type, message=str(err), non_retryable=True)
+        return StepError(type=err.type, message=str(err), non_retryable=True, details=err.details)
     if isinstance(err, ActivityError | ChildWorkflowError):
         return _from_cause(err)
     if isinstance(err, ApplicationError):

@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
         ResolveRequest,
         RunStatus,
     )
-    from taskagent.spec import PipelineSpec
     from workflows.engine import PipelineRun
 
 
@@ -49,9 +48,10 @@ class PipelineWorkflow:
             run_id=info.run_id,
             started_at=workflow.now(),
         )
-        spec = await self._resolve(request)
+        resolved = await self._resolve(request)
+        spec = resolved.spec
         self._result.pipeline = spec.name
-        pipeline_run = PipelineRun(spec, request.input, self._result, self._publish)
+        pipeline_run = PipelineRun(resolved, request.input, self._result, self._publish)
         self._publish()
         if spec.timeout is None:
             await pipeline_run.execute()
@@ -66,7 +66,7 @@ class PipelineWorkflow:
             raise ApplicationError("the run has not started yet")
         return self._result
 
-    async def _resolve(self, request: PipelineRunRequest) -> PipelineSpec:
+    async def _resolve(self, request: PipelineRunRequest) -> ResolvedPipeline:
         try:
             resolved = await workflow.execute_local_activity(
                 RESOLVE_PIPELINE_ACTIVITY,
@@ -82,7 +82,7 @@ class PipelineWorkflow:
                 details = cause.details[0] if cause.details else []
                 raise invalid_pipeline(cause.message, details) from None
             raise
-        return resolved.spec
+        return resolved
 
     async def _execute_with_deadline(self, pipeline_run: PipelineRun, timeout: timedelta) -> None:
         import asyncio

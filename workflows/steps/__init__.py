@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from workflows.steps.agent import run_agent_step, run_router_step
 from workflows.steps.base import StepOutcome
 from workflows.steps.code import run_code_step
 from workflows.steps.parallel import run_parallel_step
@@ -25,6 +26,8 @@ EXECUTORS: dict[str, Executor] = {
     "switch": run_switch_step,
     "parallel": run_parallel_step,
     "pipeline": run_subpipeline_step,
+    "agent": run_agent_step,
+    "router": run_router_step,
 }
 
 __all__ = ["EXECUTORS", "Executor", "StepOutcome"]

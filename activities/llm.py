@@ -1,0 +1,89 @@
+"""The model-call activity: one call to one model, heartbeating while it waits."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from taskagent.errors import non_retryable
+from taskagent.llm.factory import ProviderFactory, parse_model
+from taskagent.llm.pricing import PriceTable
+from taskagent.llm.types import ProviderError
+from taskagent.names import LLM_CALL_ACTIVITY
+from taskagent.results import ModelCallRequest, ModelCallResult
+
+log = structlog.get_logger("taskagent.llm")
+
+
+class LlmActivities:
+    """Calls models through the providers of a factory and prices every answer."""
+
+    def __init__(
+        self, factory: ProviderFactory, prices: PriceTable, heartbeat_every: float = 5.0
+    ) -> None:
+        self._factory = factory
+        self._prices = prices
+        self._heartbeat_every = heartbeat_every
+
+    @activity.defn(name=LLM_CALL_ACTIVITY)
+    async def call(self, request: ModelCallRequest) -> ModelCallResult:
+        attempt = activity.info().attempt
+        model_ref = request.request.model
+        try:
+            provider_name, model = parse_model(model_ref)
+            provider = self._factory.get(provider_name)
+        except ValueError as err:
+            raise non_retryable(str(err), "InvalidModel", attempt) from None
+        except ProviderError as err:
+            raise provider_failure(err, attempt) from None
+        call = asyncio.ensure_future(provider.complete(request.request, model))
+        try:
+            while not call.done():
+                await asyncio.wait({call}, timeout=self._heartbeat_every)
+                if not call.done():
+                    activity.heartbeat(f"waiting for {model_ref}")
+            response = call.result()
+        except ProviderError as err:
+            log.warning(
+                "model call failed",
+                step=request.step_id,
+                model=model_ref,
+                kind=err.kind,
+                status=err.status,
+                attempt=attempt,
+            )
+            raise provider_failure(err, attempt) from None
+        finally:
+            call.cancel()
+        usage = response.usage
+        cost = self._prices.cost(model_ref, usage.input_tokens, usage.output_tokens)
+        log.info(
+            "model call",
+            step=request.step_id,
+            model=model_ref,
+            answered_by=response.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=cost,
+            latency_ms=round(response.latency_ms, 1),
+            tool_calls=len(response.tool_calls),
+            attempt=attempt,
+        )
+        return ModelCallResult(response=response, attempt=attempt, cost_usd=cost)
+
+
+def provider_failure(err: ProviderError, attempt: int) -> ApplicationError:
+    """The ApplicationError Temporal sees: retried (after Retry-After) or not, as classified."""
+    delay = timedelta(seconds=err.retry_after) if err.retry_after else None
+    status = f" (HTTP {err.status})" if err.status else ""
+    return ApplicationError(
+        f"{err.kind}{status}: {err}",
+        attempt,
+        type=err.kind,
+        non_retryable=not err.retryable,
+        next_retry_delay=delay,
+    )

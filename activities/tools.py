@@ -1,0 +1,99 @@
+"""The tool-call activity: runs one tool of the catalog on the arguments a model sent.
+
+Failures the model can act on (an unknown tool, bad arguments, a ToolError) come back as a result
+with ok=False, so the agent reads the message and may try again; anything else is raised for
+Temporal to retry under the tool's retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pydantic import ValidationError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from taskagent.errors import non_retryable
+from taskagent.names import TOOL_CALL_ACTIVITY
+from taskagent.tools.registry import (
+    INVALID_ARGUMENTS,
+    INVALID_TOOL_OUTPUT,
+    TOOL_ERROR,
+    UNKNOWN_TOOL,
+    ToolCallRequest,
+    ToolCallResult,
+    ToolCatalog,
+    ToolError,
+)
+
+MAX_LISTED_ERRORS = 10
+
+
+class ToolActivities:
+    """Runs the tools of a catalog; every outcome carries the attempt number."""
+
+    def __init__(self, catalog: ToolCatalog) -> None:
+        self._catalog = catalog
+
+    @activity.defn(name=TOOL_CALL_ACTIVITY)
+    async def run(self, request: ToolCallRequest) -> ToolCallResult:
+        attempt = activity.info().attempt
+        started = time.perf_counter()
+
+        def result(content: str, error_type: str | None = None) -> ToolCallResult:
+            return ToolCallResult(
+                call_id=request.call_id,
+                tool=request.tool,
+                ok=error_type is None,
+                content=content,
+                error_type=error_type,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                result_size=len(content),
+                attempt=attempt,
+            )
+
+        tool = self._catalog.get(request.tool)
+        if tool is None:
+            # The names of the other tools are not listed: the step may not be allowed them.
+            return result(f"there is no tool named {request.tool!r}", UNKNOWN_TOOL)
+        try:
+            args = tool.parse_arguments(request.arguments)
+        except ValidationError as err:
+            return result(f"invalid arguments for {tool.name}: {_errors(err)}", INVALID_ARGUMENTS)
+        try:
+            # The tool's own timeout bounds each attempt, whatever the workflow scheduled.
+            async with asyncio.timeout(tool.timeout.total_seconds()):
+                output = await tool.call(args)
+        except ToolError as err:
+            return result(str(err) or type(err).__name__, TOOL_ERROR)
+        except ApplicationError:
+            raise
+        except Exception as err:
+            raise ApplicationError(
+                f"tool {tool.name!r} failed: {type(err).__name__}: {err}",
+                attempt,
+                type=type(err).__name__,
+            ) from err
+        try:
+            content = tool.render(output)
+        except ValidationError as err:
+            raise non_retryable(
+                f"tool {tool.name!r} returned output that does not match its annotation: "
+                f"{_errors(err)}",
+                INVALID_TOOL_OUTPUT,
+                attempt,
+            ) from None
+        return result(content)
+
+
+def _errors(err: ValidationError) -> str:
+    """One `field: message` per error, the first few only: the model reads this."""
+    errors = err.errors(include_url=False, include_input=False)
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+        for e in errors[:MAX_LISTED_ERRORS]
+    ]
+    if len(errors) > MAX_LISTED_ERRORS:
+        parts.append(f"and {len(errors) - MAX_LISTED_ERRORS} more")
+    return "; ".join(parts)

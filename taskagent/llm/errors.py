@@ -1,0 +1,202 @@
+"""Provider error classification, in one place: what Temporal retries and what fails at once.
+
+Every failure of a provider call becomes a `ProviderError` whose `kind` is one of the constants
+below. Retryable kinds: rate_limited, server_error, timeout, connection, conflict,
+invalid_response and unknown (an exception nobody classified, retried as Temporal would). All
+others fail the call at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import math
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from taskagent.llm.types import ProviderError
+
+RATE_LIMITED = "rate_limited"
+SERVER_ERROR = "server_error"
+TIMEOUT = "timeout"
+CONNECTION = "connection"
+CONFLICT = "conflict"
+INVALID_RESPONSE = "invalid_response"
+BAD_REQUEST = "bad_request"
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not_found"
+CONTEXT_LENGTH = "context_length"
+CONTENT_FILTER = "content_filter"
+MISSING_CREDENTIALS = "missing_credentials"
+UNKNOWN = "unknown"
+
+_BY_STATUS: dict[int, tuple[str, bool]] = {
+    400: (BAD_REQUEST, False),
+    401: (UNAUTHORIZED, False),
+    403: (FORBIDDEN, False),
+    404: (NOT_FOUND, False),
+    408: (TIMEOUT, True),
+    409: (CONFLICT, True),
+    413: (CONTEXT_LENGTH, False),
+    422: (BAD_REQUEST, False),
+    429: (RATE_LIMITED, True),
+}
+_CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
+_CONTEXT_TEXT = re.compile(
+    r"maximum context length|context length|context window|input token count"
+    r"|exceeds the maximum number of tokens|too many tokens",
+    re.IGNORECASE,
+)
+_MAX_MESSAGE = 2000
+_FILTER_CODES = {"content_filter", "content_policy_violation"}
+_INVALID_KEY_TEXT = re.compile(r"api[ _]key not valid|API_KEY_INVALID", re.IGNORECASE)
+
+
+def classify_status(
+    provider: str,
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """The ProviderError for an HTTP error answer; `code` is the provider's own error code."""
+    if code in _CONTEXT_CODES or (status in (400, 413) and _CONTEXT_TEXT.search(message)):
+        kind, retryable = CONTEXT_LENGTH, False
+    elif code in _FILTER_CODES:
+        kind, retryable = CONTENT_FILTER, False
+    elif status == 400 and _INVALID_KEY_TEXT.search(message):
+        kind, retryable = UNAUTHORIZED, False
+    elif status >= 500:
+        kind, retryable = SERVER_ERROR, True
+    else:
+        kind, retryable = _BY_STATUS.get(status, (BAD_REQUEST, False))
+    if len(message) > _MAX_MESSAGE:  # an HTML error page, say
+        message = message[:_MAX_MESSAGE] + "..."
+    return ProviderError(
+        f"{provider} HTTP {status}: {message}",
+        kind=kind,
+        retryable=retryable,
+        status=status,
+        retry_after=retry_after if retryable else None,
+    )
+
+
+def content_filtered(provider: str, detail: str) -> ProviderError:
+    """A refusal by the provider's safety system: retrying the same input will not help."""
+    return ProviderError(
+        f"{provider} blocked the answer ({detail})", kind=CONTENT_FILTER, retryable=False
+    )
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date."""
+    if not headers:
+        return None
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    if (ms := _number(lowered.get("retry-after-ms"))) is not None:
+        return max(ms / 1000.0, 0.0)
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    if (seconds := _number(value)) is not None:
+        return max(seconds, 0.0)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def classify_openai_error(exc: BaseException) -> ProviderError:
+    """Classify an exception raised by the `openai` client."""
+    import openai
+
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        message, code = _openai_detail(exc.body, exc.message)
+        wait = parse_retry_after(exc.response.headers)
+        return classify_status("openai", exc.status_code, message, code=code, retry_after=wait)
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError(f"openai timeout: {exc}", kind=TIMEOUT, retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(f"openai connection error: {exc}", kind=CONNECTION, retryable=True)
+    if isinstance(exc, openai.ContentFilterFinishReasonError):
+        return content_filtered("openai", str(exc))
+    return _transport_error("openai", exc)
+
+
+def _openai_detail(body: object, fallback: str) -> tuple[str, str | None]:
+    error = body.get("error", body) if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        return (str(body) if isinstance(body, str) and body else fallback), None
+    message = error.get("message")
+    code = error.get("code")
+    return (str(message) if message else fallback), (str(code) if code is not None else None)
+
+
+def classify_gemini_error(exc: BaseException) -> ProviderError:
+    """Classify an exception raised by the `google-genai` client."""
+    from google.genai import errors as genai_errors
+
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, genai_errors.APIError):
+        message = exc.message or str(exc.details)
+        if exc.status:
+            message = f"{exc.status}: {message}"
+        headers = getattr(exc.response, "headers", None)
+        retry_after = parse_retry_after(headers) or _gemini_retry_delay(exc.details)
+        return classify_status("gemini", exc.code, message, retry_after=retry_after)
+    return _transport_error("gemini", exc)
+
+
+def _gemini_retry_delay(details: Any) -> float | None:
+    """`retryDelay` of a google.rpc.RetryInfo detail, e.g. "2s"."""
+    error = details.get("error", details) if isinstance(details, Mapping) else None
+    items = error.get("details") if isinstance(error, Mapping) else None
+    for item in items if isinstance(items, list) else []:
+        delay = item.get("retryDelay") if isinstance(item, Mapping) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            return _number(delay[:-1])
+    return None
+
+
+def _transport_error(provider: str, exc: BaseException) -> ProviderError:
+    """Timeouts, dropped connections and unreadable answers of whichever HTTP stack was used."""
+    name = type(exc).__name__
+    text = f"{provider} {name}: {exc}" if str(exc) else f"{provider} {name}"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError) or "Timeout" in name:
+        return ProviderError(text, kind=TIMEOUT, retryable=True)
+    if isinstance(exc, ConnectionError | OSError) or _from_http_stack(exc):
+        return ProviderError(text, kind=CONNECTION, retryable=True)
+    if "Response" in name or "JSON" in name:
+        return ProviderError(text, kind=INVALID_RESPONSE, retryable=True)
+    if isinstance(exc, ValueError | TypeError):
+        # The client refused the request before sending it: sending it again will not help.
+        return ProviderError(text, kind=BAD_REQUEST, retryable=False)
+    return ProviderError(text, kind=UNKNOWN, retryable=True)
+
+
+def _from_http_stack(exc: BaseException) -> bool:
+    module = type(exc).__module__
+    return any(module == m or module.startswith(f"{m}.") for m in ("httpx", "httpx2", "aiohttp"))
+
+
+def classify_error(provider: str, exc: BaseException) -> ProviderError:
+    """Classify an exception of the named provider's client."""
+    if provider == "gemini":
+        return classify_gemini_error(exc)
+    return classify_openai_error(exc)

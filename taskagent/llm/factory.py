@@ -1,0 +1,119 @@
+"""Provider construction: model references, credentials from the environment, cached clients."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from taskagent.llm.errors import MISSING_CREDENTIALS
+from taskagent.llm.types import ModelRequest, ModelResponse, Provider, ProviderError
+
+PROVIDERS = ("openai", "gemini", "offline")
+
+
+def parse_model(ref: str) -> tuple[str, str]:
+    """Split `provider:model` (e.g. `openai:gpt-4o-mini`) into its two parts."""
+    provider, sep, model = ref.partition(":")
+    provider, model = provider.strip(), model.strip()
+    if not sep:
+        raise ValueError(
+            f"model {ref!r} names no provider: write provider:model, e.g. openai:gpt-4o-mini "
+            f"(providers: {', '.join(PROVIDERS)})"
+        )
+    if provider not in PROVIDERS:
+        raise ValueError(
+            f"model {ref!r}: unknown provider {provider!r} (providers: {', '.join(PROVIDERS)})"
+        )
+    if not model:
+        raise ValueError(f"model {ref!r} names no model after {provider + ':'!r}")
+    return provider, model
+
+
+class ProviderSettings(BaseSettings):
+    """Provider keys, base URLs and defaults, from the worker's environment only."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    gemini_api_key: SecretStr | None = Field(None, alias="GEMINI_API_KEY")
+    google_api_key: SecretStr | None = Field(None, alias="GOOGLE_API_KEY")
+    gemini_base_url: str | None = Field(None, alias="GEMINI_BASE_URL")
+    default_model: str = Field("offline:default", alias="TASKAGENT_DEFAULT_MODEL")
+    llm_timeout: float = Field(120.0, alias="TASKAGENT_LLM_TIMEOUT", gt=0)
+
+
+class ProviderFactory:
+    """Builds each provider once, on first use, and closes them all in `aclose`."""
+
+    def __init__(self, settings: ProviderSettings | None = None) -> None:
+        self.settings = settings if settings is not None else ProviderSettings()
+        self._providers: dict[str, Provider] = {}
+
+    def __repr__(self) -> str:
+        return f"ProviderFactory(built={sorted(self._providers)})"
+
+    def get(self, provider_name: str, model: str | None = None) -> Provider:
+        """The provider named `openai`, `gemini` or `offline`; `model` only sharpens errors.
+
+        Raises ProviderError(kind="missing_credentials") when its key is not set, and
+        ValueError for an unknown name.
+        """
+        if provider_name not in self._providers:
+            self._providers[provider_name] = self._build(provider_name, model)
+        return self._providers[provider_name]
+
+    def resolve(self, ref: str | None = None) -> tuple[Provider, str]:
+        """The provider and bare model name of `provider:model` (default: the default model)."""
+        provider_name, model = parse_model(ref or self.settings.default_model)
+        return self.get(provider_name, model), model
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """Route a request to the provider its `model` names."""
+        provider, model = self.resolve(request.model)
+        return await provider.complete(request, model)
+
+    async def aclose(self) -> None:
+        """Close every provider built so far; the factory can build them again afterwards."""
+        providers, self._providers = self._providers, {}
+        for provider in providers.values():
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()
+
+    def _build(self, provider_name: str, model: str | None) -> Provider:
+        # SDKs are imported on first use: each costs most of a second to import.
+        s = self.settings
+        use = f"{provider_name}:{model}" if model else f"{provider_name} models"
+        if provider_name == "offline":
+            from taskagent.llm.offline import OfflineProvider
+
+            return OfflineProvider()
+        if provider_name == "openai":
+            from taskagent.llm.openai_provider import OpenAIProvider
+
+            key = _secret(s.openai_api_key)
+            if key is None:
+                raise _missing("OPENAI_API_KEY", use)
+            return OpenAIProvider(key, base_url=s.openai_base_url, timeout=s.llm_timeout)
+        if provider_name == "gemini":
+            from taskagent.llm.gemini_provider import GeminiProvider
+
+            key = _secret(s.gemini_api_key) or _secret(s.google_api_key)
+            if key is None:
+                raise _missing("GEMINI_API_KEY (or GOOGLE_API_KEY)", use)
+            return GeminiProvider(key, base_url=s.gemini_base_url, timeout=s.llm_timeout)
+        raise ValueError(f"unknown provider {provider_name!r} (providers: {', '.join(PROVIDERS)})")
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    secret = value.get_secret_value().strip() if value is not None else ""
+    return secret or None
+
+
+def _missing(variable: str, use: str) -> ProviderError:
+    return ProviderError(
+        f"no API key: set {variable} in the worker's environment to use {use}",
+        kind=MISSING_CREDENTIALS,
+        retryable=False,
+    )

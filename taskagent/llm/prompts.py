@@ -1,0 +1,84 @@
+"""Building the messages of agent and router steps: pure, deterministic text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from taskagent.llm.types import Message
+
+DEFAULT_SYSTEM = (
+    "You are a precise assistant that completes one task inside an automated pipeline. "
+    "Follow the constraints exactly and answer in the requested format."
+)
+MAX_FEEDBACK_CHARS = 2000
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def task_messages(
+    *,
+    system_prompt: str,
+    goal: str,
+    constraints: Sequence[str],
+    input_value: Any,
+    output_schema: Mapping[str, Any] | None,
+) -> list[Message]:
+    """System prompt, then the goal, constraints, upstream data and output instructions."""
+    sections = [f"## Goal\n{goal or 'Complete the task described by the input.'}"]
+    if constraints:
+        sections.append("## Constraints\n" + "\n".join(f"- {c}" for c in constraints))
+    if input_value is not None:
+        sections.append(f"## Input\n```json\n{_json(input_value)}\n```")
+    if output_schema is not None:
+        sections.append(
+            "## Output\nAnswer with a single JSON value, and nothing else, that conforms to this "
+            f"JSON Schema:\n```json\n{_json(output_schema)}\n```"
+        )
+    return [
+        Message(role="system", content=system_prompt or DEFAULT_SYSTEM),
+        Message(role="user", content="\n\n".join(sections)),
+    ]
+
+
+def router_goal(goal: str, choices: Mapping[str, str]) -> str:
+    """The classification instructions, with each choice and its description as guidance."""
+    lines = [goal or "Classify the input into exactly one of the choices below."]
+    lines.append("\nChoices (answer with the choice name exactly as written):")
+    lines += [f'- "{name}": {description}' for name, description in choices.items()]
+    lines.append(
+        "\nExamples of the reasoning expected: for an input that matches the description of "
+        f'"{next(iter(choices))}", answer {{"choice": "{next(iter(choices))}", "reasoning": '
+        '"<one sentence on why the description fits>"}.'
+    )
+    return "\n".join(lines)
+
+
+def router_schema(choices: Sequence[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "choice": {"type": "string", "enum": list(choices)},
+            "reasoning": {"type": "string", "minLength": 1},
+        },
+        "required": ["choice", "reasoning"],
+        "additionalProperties": False,
+    }
+
+
+def correction_message(errors: Sequence[str]) -> Message:
+    """The feedback after a rejected answer: the exact errors, bounded in size."""
+    listed = "\n".join(f"- {error}" for error in errors)
+    if len(listed) > MAX_FEEDBACK_CHARS:
+        listed = listed[:MAX_FEEDBACK_CHARS] + "\n- … (more errors omitted)"
+    return Message(
+        role="user",
+        content=(
+            "PREVIOUS ATTEMPT FAILED VALIDATION:\n"
+            f"{listed}\n\n"
+            "Correct these problems and answer again with the complete corrected output only."
+        ),
+    )

@@ -1,0 +1,121 @@
+"""The provider contract: one async call from a typed request to a typed response with usage.
+
+These models cross the durable boundary (activity inputs and outputs), so they only ever gain
+optional fields with defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+class ToolCall(BaseModel):
+    """A tool call the model asked for; `arguments` is the JSON text exactly as the model gave."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+    thought_signature: str | None = Field(
+        None,
+        description="Gemini: the opaque signature (base64) that must go back with this call.",
+    )
+
+
+class Message(BaseModel):
+    """One conversation message in a provider-neutral shape."""
+
+    role: Role
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = Field(None, description="For role=tool: the call it answers.")
+    name: str | None = Field(None, description="For role=tool: the tool's name.")
+
+
+class ToolSpec(BaseModel):
+    """A tool as offered to a model: the JSON Schema of its arguments."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class ScriptedTurn(BaseModel):
+    """One answer of the offline model: tool calls to make, or content to return."""
+
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    content: str | None = None
+
+
+class ModelRequest(BaseModel):
+    """What one model call sends. `model` is `provider:model`, e.g. `openai:gpt-4o-mini`."""
+
+    model: str
+    messages: list[Message]
+    tools: list[ToolSpec] = Field(default_factory=list)
+    output_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema of the expected output: structured output where supported."
+    )
+    output_schema_name: str = "output"
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    script: list[ScriptedTurn] | None = Field(
+        None, description="Offline model only: the turns to play, in order."
+    )
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class ModelResponse(BaseModel):
+    """What one model call returns."""
+
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    model: str = Field("", description="The model that answered, as the provider names it.")
+    latency_ms: float = 0.0
+    finish_reason: str | None = None
+
+
+class ProviderError(Exception):
+    """A classified provider failure.
+
+    `retryable` errors (429, 5xx, timeouts, dropped connections) are retried by Temporal, after
+    `retry_after` seconds when the provider said so; the others (400, 401, 403, 404, content
+    filter, context length, missing key) fail the call at once with the provider's message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    """A model provider. Implementations never retry on their own: Temporal does."""
+
+    name: str
+
+    async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
+        """Call `model` (without the `provider:` prefix); raise ProviderError on failure."""
+        ...

@@ -1,0 +1,259 @@
+"""Agent and router steps: model calls, tool rounds, validation with feedback, cost and budget.
+
+No invalid answer moves on: each answer is parsed and checked structurally here (pure), then by
+the step's semantic validators (activities). The exact errors go back to the model, which tries
+again; failed attempts are left out of the conversation that is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from taskagent.llm.checking import check_answer
+    from taskagent.llm.prompts import correction_message, router_goal, router_schema, task_messages
+    from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, ToolCall
+    from taskagent.names import CODE_STEP_ACTIVITY, LLM_CALL_ACTIVITY, TOOL_CALL_ACTIVITY
+    from taskagent.results import (
+        AttemptFailure,
+        CodeStepRequest,
+        CodeStepResult,
+        ModelCallRequest,
+        ModelCallResult,
+        StepResult,
+        ToolCallRecord,
+    )
+    from taskagent.spec import AgentStep, LlmStepBase, RouterStep
+    from taskagent.tools.registry import ToolCallRequest, ToolCallResult
+    from workflows.failures import StepExecutionError, classify
+    from workflows.steps.base import StepOutcome
+    from workflows.steps.code import DEFAULT_ATTEMPT_TIMEOUT, retry_policy
+
+if TYPE_CHECKING:
+    from workflows.engine import PipelineRun
+
+MODEL_CALL_TIMEOUT = timedelta(minutes=10)
+HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+OUTCOMES = {None: "ok", "UnknownTool": "refused", "InvalidArguments": "invalid_arguments"}
+
+
+async def run_agent_step(run: PipelineRun, step: AgentStep, key: str, value: Any) -> StepOutcome:
+    schema = step.output_schema
+    json_schema = run.resolved.schemas.get(schema) if isinstance(schema, str) else schema
+    loop = AgentLoop(run, step, key, step.goal, schema, json_schema)
+    output = await loop.run(value)
+    return StepOutcome(output=output)
+
+
+async def run_router_step(run: PipelineRun, step: RouterStep, key: str, value: Any) -> StepOutcome:
+    schema = router_schema(list(step.choices))
+    loop = AgentLoop(run, step, key, router_goal(step.goal, step.choices), schema, schema)
+    return StepOutcome(output=await loop.run(value))
+
+
+class AgentLoop:
+    """One agent step's conversation with its model, its tools and its validators."""
+
+    def __init__(
+        self,
+        run: PipelineRun,
+        step: LlmStepBase,
+        key: str,
+        goal: str,
+        output_schema: str | dict[str, Any] | None,
+        json_schema: dict[str, Any] | None,
+    ) -> None:
+        self.pipeline = run
+        self.step = step
+        self.key = key
+        self.goal = goal
+        self.output_schema = output_schema
+        self.json_schema = json_schema
+        self.model = step.model or run.spec.model or ""
+        self.record: StepResult = run.result.steps[key]
+        self.calls = 0
+        self.allowed = list(step.tools) if isinstance(step, AgentStep) else []
+        self.tools = [run.resolved.tools[name].spec for name in self.allowed]
+
+    async def run(self, value: Any) -> Any:
+        base = task_messages(
+            system_prompt=self.step.system_prompt,
+            goal=self.goal,
+            constraints=[*self.pipeline.spec.constraints, *self.step.constraints],
+            input_value=value,
+            output_schema=self.json_schema,
+        )
+        working = list(base)
+        for attempt in range(1, self.step.max_attempts + 1):
+            attempt_start = len(working)
+            content = await self._converse(working)
+            output, errors = check_answer(
+                content, self.output_schema, self.pipeline.resolved.schemas
+            )
+            if not errors:
+                errors = await self._semantic_errors(output)
+            if not errors:
+                self.record.conversation = base + working[attempt_start:]
+                self.pipeline.changed()
+                return output
+            self.record.validation_failures.append(
+                AttemptFailure(attempt=attempt, errors=errors, answer=(content or "")[:1000])
+            )
+            self.record.cognitive_retries = len(self.record.validation_failures)
+            self.pipeline.changed()
+            working.append(correction_message(errors))
+        raise StepExecutionError(
+            "ValidationFailed",
+            f"no valid answer after {self.step.max_attempts} attempts; last errors: "
+            + "; ".join(self.record.validation_failures[-1].errors),
+            details=[
+                f"attempt {failure.attempt}: {error}"
+                for failure in self.record.validation_failures
+                for error in failure.errors
+            ],
+        )
+
+    # -- the model ---------------------------------------------------------------------------
+    async def _converse(self, working: list[Message]) -> str | None:
+        """Call the model, running the tools it asks for, until it answers without tools."""
+        limit = self.step.max_tool_rounds if isinstance(self.step, AgentStep) else 0
+        for round_number in range(limit + 1):
+            response = await self._call_model(working)
+            if not response.tool_calls:
+                working.append(Message(role="assistant", content=response.content))
+                return response.content
+            if round_number == limit:
+                raise StepExecutionError(
+                    "ToolRoundsExceeded",
+                    f"the model still asked for tools after {limit} rounds "
+                    f"(max_tool_rounds={limit}): {', '.join(c.name for c in response.tool_calls)}",
+                )
+            working.append(
+                Message(role="assistant", content=response.content, tool_calls=response.tool_calls)
+            )
+            working.extend(await asyncio.gather(*(self._tool(c) for c in response.tool_calls)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _call_model(self, messages: list[Message]) -> ModelResponse:
+        self.pipeline.check_budget(self.key)
+        self.calls += 1
+        request = ModelRequest(
+            model=self.model,
+            messages=messages,
+            tools=self.tools,
+            output_schema=self.json_schema,
+            output_schema_name=self.output_schema
+            if isinstance(self.output_schema, str)
+            else "output",
+            temperature=self.step.temperature,
+            max_output_tokens=self.step.max_output_tokens,
+            script=_script(self.step),
+        )
+        result: ModelCallResult = await workflow.execute_activity(
+            LLM_CALL_ACTIVITY,
+            ModelCallRequest(request=request, step_id=self.key),
+            start_to_close_timeout=self.pipeline.step_timeout(self.step) or MODEL_CALL_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=retry_policy(self.step.retry or self.pipeline.spec.defaults.retry),
+            summary=f"{self.key} · {self.model} · call {self.calls}",
+            result_type=ModelCallResult,
+        )
+        usage = result.response.usage
+        self.pipeline.result.cost.record(
+            self.key, self.model, usage.input_tokens, usage.output_tokens, result.cost_usd
+        )
+        self.record.usage = self.pipeline.result.cost.by_step[self.key]
+        self.record.transient_retries += result.attempt - 1
+        self.record.attempts = self.calls
+        self.pipeline.changed()
+        return result.response
+
+    # -- tools and validators ----------------------------------------------------------------
+    async def _tool(self, call: ToolCall) -> Message:
+        if call.name not in self.allowed:
+            allowed = ", ".join(self.allowed) or "none"
+            content = f"Refused: the tool {call.name!r} is not allowed here (allowed: {allowed})."
+            self._record_tool(call, "refused", content, error=content)
+            return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
+        tool = self.pipeline.resolved.tools[call.name]
+        request = ToolCallRequest(
+            tool=call.name, arguments=call.arguments, step_id=self.key, call_id=call.id
+        )
+        try:
+            result: ToolCallResult = await workflow.execute_activity(
+                TOOL_CALL_ACTIVITY,
+                request,
+                start_to_close_timeout=tool.timeout,
+                retry_policy=retry_policy(tool.retry),
+                summary=f"{self.key} · tool {call.name}",
+                result_type=ToolCallResult,
+            )
+        except ActivityError as err:
+            error = classify(err)
+            content = f"The tool {call.name!r} failed: {error.message}"
+            self._record_tool(call, "failed", content, error=error.message)
+            return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
+        outcome = OUTCOMES.get(result.error_type, "tool_error") if not result.ok else "ok"
+        self._record_tool(
+            call, outcome, result.content, result.duration_ms, None if result.ok else result.content
+        )
+        return Message(role="tool", tool_call_id=call.id, name=call.name, content=result.content)
+
+    def _record_tool(
+        self,
+        call: ToolCall,
+        outcome: str,
+        content: str,
+        duration_ms: float = 0.0,
+        error: str | None = None,
+    ) -> None:
+        self.record.tool_calls.append(
+            ToolCallRecord(
+                call_id=call.id,
+                tool=call.name,
+                arguments=call.arguments[:2000],
+                outcome=outcome,
+                result_size=len(content),
+                duration_ms=duration_ms,
+                error=error,
+            )
+        )
+        self.pipeline.changed()
+
+    async def _semantic_errors(self, output: Any) -> list[str]:
+        validators = self.step.validators if isinstance(self.step, AgentStep) else []
+        errors: list[str] = []
+        for name in validators:
+            result: CodeStepResult = await workflow.execute_activity(
+                CODE_STEP_ACTIVITY,
+                CodeStepRequest(function=name, input=output, step_id=f"{self.key}/{name}"),
+                start_to_close_timeout=self.pipeline.step_timeout(self.step)
+                or DEFAULT_ATTEMPT_TIMEOUT,
+                retry_policy=retry_policy(self.pipeline.spec.defaults.retry),
+                summary=f"{self.key} · validate {name}",
+                result_type=CodeStepResult,
+            )
+            errors += [f"{name}: {error}" for error in result.output or []]
+        return errors
+
+
+def _script(step: LlmStepBase) -> list[ScriptedTurn] | None:
+    if step.script is None:
+        return None
+    turns = []
+    for index, answer in enumerate(step.script):
+        calls = [
+            ToolCall(id=f"call_{index}_{n}", name=c.name, arguments=json.dumps(c.arguments))
+            for n, c in enumerate(answer.tool_calls)
+        ]
+        content = answer.content
+        if content is not None and not isinstance(content, str):
+            content = json.dumps(content)
+        turns.append(ScriptedTurn(tool_calls=calls, content=content))
+    return turns
