@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml
 
 ## demo: start a local Temporal dev server and a worker, run the example pipeline
 demo: venv server worker
-	$(BIN)/python starter.py run company_research \
-		--input '{"company": "Acme Robotics", "simulate_latency_s": 1}'
+	$(BIN)/python starter.py run company_research --show-steps --input '{"company": "Acme Robotics"}'
 	@echo "Server and worker keep running (Web UI: http://localhost:8233). Stop them with: make stop"
 
 ## server: the Temporal dev server (SQLite in $(DATA)/, Web UI on :8233), left running

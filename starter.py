@@ -97,24 +97,37 @@ def resolve_target(args: argparse.Namespace, registry: Registry) -> tuple[Any, P
 # -- rendering -------------------------------------------------------------------------------
 def progress_table(result: PipelineResult) -> Table:
     table = Table(title=f"{result.pipeline} — {result.status.value} — {progress_line(result)}")
-    for column in ("step", "status", "attempts", "ms", "note"):
+    for column in ("step", "status", "attempts", "ms", "tokens", "USD", "note"):
         table.add_column(column)
     for step in result.steps.values():
         note = step.error.message if step.error else step.reason or ""
+        if step.cognitive_retries:
+            note = f"{step.cognitive_retries} answer(s) corrected. {note}"
+        usage = step.usage
         table.add_row(
             step.id,
             f"{ICONS[step.status]} {step.status.value}",
             str(step.attempts or ""),
             "" if step.duration_ms is None else f"{step.duration_ms:.0f}",
+            f"{usage.tokens}" if usage else "",
+            f"{usage.cost_usd:.6f}" if usage else "",
             note[:100],
         )
+    total = result.cost.total
+    if total.calls:
+        table.caption = f"{total.calls} model calls · {total.tokens} tokens · ${total.cost_usd:.6f}"
     return table
 
 
-def print_result(result: PipelineResult, as_json: bool) -> None:
+def print_result(result: PipelineResult, as_json: bool, show_steps: bool = False) -> None:
     if as_json:
         out.print_json(result.model_dump_json())
         return
+    if show_steps:
+        for step in result.steps.values():
+            if step.output is not None and step.parent is None:
+                out.print(f"[bold]{step.id}[/bold] output")
+                out.print_json(json.dumps(step.output, default=str))
     out.print(progress_table(result))
     out.print("[bold]output[/bold]")
     out.print_json(json.dumps(result.output, default=str))
@@ -145,12 +158,14 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_follow:
         out.print(handle.id)
         return EXIT_OK
-    code = await follow(handle, args.json)
+    code = await follow(handle, args.json, args.show_steps)
     err.print(f"Web UI: {url}", soft_wrap=True)
     return code
 
 
-async def follow(handle: WorkflowHandle[Any, PipelineResult], as_json: bool) -> int:
+async def follow(
+    handle: WorkflowHandle[Any, PipelineResult], as_json: bool, show_steps: bool = False
+) -> int:
     """Show live progress until the run ends; print the result; the exit code."""
     outcome = asyncio.ensure_future(handle.result())
     live = Live(console=err, transient=True, auto_refresh=False) if err.is_terminal else None
@@ -176,16 +191,16 @@ async def follow(handle: WorkflowHandle[Any, PipelineResult], as_json: bool) -> 
     try:
         result = outcome.result()
     except WorkflowFailureError as failure:
-        return report_failure(failure, as_json)
-    print_result(result, as_json)
+        return report_failure(failure, as_json, show_steps)
+    print_result(result, as_json, show_steps)
     return EXIT_OK
 
 
-def report_failure(failure: WorkflowFailureError, as_json: bool) -> int:
+def report_failure(failure: WorkflowFailureError, as_json: bool, show_steps: bool = False) -> int:
     cause = failure.cause
     if isinstance(cause, ApplicationError) and cause.type == PIPELINE_FAILED and cause.details:
         result = PipelineResult.model_validate(cause.details[0])
-        print_result(result, as_json)
+        print_result(result, as_json, show_steps)
         err.print(f"[red]FAILED[/red] {cause.message}")
         return EXIT_FAILED
     if isinstance(cause, ApplicationError) and cause.type == INVALID_PIPELINE:
@@ -258,6 +273,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--id", help="workflow id (default: <pipeline>-<random>)")
     run.add_argument("--no-follow", action="store_true", help="print the workflow id and exit")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--show-steps", action="store_true", help="print every step's output")
 
     validate = commands.add_parser("validate", help="check a spec file without running it")
     validate.add_argument("file")

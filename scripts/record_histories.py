@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/record_histories.py
 
-Run it after adding a workflow feature, then commit the new JSON files. Never re-record a history
-to make a replay failure go away: that failure means the change breaks running workflows.
+Run it after adding a scenario, then commit the new JSON files. Existing files are kept: they
+guard today's code against breaking runs recorded by yesterday's. Never re-record a history (with
+--force) to make a replay failure go away: that failure means the change breaks running workflows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from taskagent import Pipeline, Registry, code
+from taskagent import Pipeline, Registry, ScriptedAnswer, code
 from tests.support import (
     ROOT,
     binary,
@@ -31,6 +32,11 @@ from tests.support import (
 )
 
 OUT = ROOT / "tests" / "histories"
+VERDICT = {
+    "type": "object",
+    "properties": {"label": {"enum": ["good", "bad"]}, "score": {"type": "integer"}},
+    "required": ["label", "score"],
+}
 
 
 def scenarios() -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -60,6 +66,29 @@ def scenarios() -> dict[str, tuple[Any, dict[str, Any]]]:
             {},
         ),
         "invalid_spec": ({"name": "invalid", "steps": [{"id": "a", "kind": "nope"}]}, {}),
+        "agents_tools_company_research": ("company_research", {"company": "Acme"}),
+        "router_document_assistant": (
+            "document_assistant",
+            {"request": "Summarise this", "document": "Text."},
+        ),
+        "agent_validation_retry": (
+            Pipeline("validation_retry").agent(
+                "judge",
+                "Judge the text.",
+                output_schema=VERDICT,
+                script=[
+                    ScriptedAnswer(content={"label": "great", "score": 3}),
+                    ScriptedAnswer(content={"label": "good", "score": 4}),
+                ],
+            ),
+            {},
+        ),
+        "agent_budget_exceeded": (
+            Pipeline("budget", budget={"tokens": 10})
+            .agent("first", "One.")
+            .agent("second", "Two.", depends_on=["first"]),
+            {},
+        ),
     }
 
 
@@ -82,6 +111,9 @@ async def main() -> None:
     try:
         async with running_worker(env.client, registry, "record-histories"):
             for name, (pipeline, data) in scenarios().items():
+                if (OUT / f"{name}.json").exists() and "--force" not in sys.argv:
+                    print(f"kept {name} (recorded earlier; --force re-records)")
+                    continue
                 await record(env.client, "record-histories", name, pipeline, data)
     finally:
         await env.shutdown()

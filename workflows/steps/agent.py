@@ -48,13 +48,14 @@ async def run_agent_step(run: PipelineRun, step: AgentStep, key: str, value: Any
     json_schema = run.resolved.schemas.get(schema) if isinstance(schema, str) else schema
     loop = AgentLoop(run, step, key, step.goal, schema, json_schema)
     output = await loop.run(value)
-    return StepOutcome(output=output)
+    return StepOutcome(output=output, attempts=loop.attempt)
 
 
 async def run_router_step(run: PipelineRun, step: RouterStep, key: str, value: Any) -> StepOutcome:
     schema = router_schema(list(step.choices))
     loop = AgentLoop(run, step, key, router_goal(step.goal, step.choices), schema, schema)
-    return StepOutcome(output=await loop.run(value))
+    output = await loop.run(value)
+    return StepOutcome(output=output, attempts=loop.attempt)
 
 
 class AgentLoop:
@@ -78,6 +79,7 @@ class AgentLoop:
         self.model = step.model or run.spec.model or ""
         self.record: StepResult = run.result.steps[key]
         self.calls = 0
+        self.attempt = 1
         self.allowed = list(step.tools) if isinstance(step, AgentStep) else []
         self.tools = [run.resolved.tools[name].spec for name in self.allowed]
 
@@ -91,6 +93,7 @@ class AgentLoop:
         )
         working = list(base)
         for attempt in range(1, self.step.max_attempts + 1):
+            self.attempt = attempt
             attempt_start = len(working)
             content = await self._converse(working)
             output, errors = check_answer(
@@ -161,7 +164,7 @@ class AgentLoop:
             start_to_close_timeout=self.pipeline.step_timeout(self.step) or MODEL_CALL_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=retry_policy(self.step.retry or self.pipeline.spec.defaults.retry),
-            summary=f"{self.key} · {self.model} · call {self.calls}",
+            summary=f"{self.key} · {self.model} · attempt {self.attempt} · call {self.calls}",
             result_type=ModelCallResult,
         )
         usage = result.response.usage
@@ -170,7 +173,7 @@ class AgentLoop:
         )
         self.record.usage = self.pipeline.result.cost.by_step[self.key]
         self.record.transient_retries += result.attempt - 1
-        self.record.attempts = self.calls
+        self.record.attempts = self.attempt
         self.pipeline.changed()
         return result.response
 
