@@ -64,7 +64,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[PipelineWorkflow],
-        activities=[code.run, pipelines.resolve, llm.call, tools.run],
+        activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
     )
 

@@ -14,9 +14,15 @@ from taskagent.errors import (
     non_retryable,
 )
 from taskagent.functions import StepContext
-from taskagent.names import CODE_STEP_ACTIVITY
+from taskagent.llm.checking import validation_errors
+from taskagent.names import CHECK_OUTPUT_ACTIVITY, CODE_STEP_ACTIVITY
 from taskagent.registry import Registry
-from taskagent.results import CodeStepRequest, CodeStepResult
+from taskagent.results import (
+    CheckOutputRequest,
+    CheckOutputResult,
+    CodeStepRequest,
+    CodeStepResult,
+)
 
 
 class CodeActivities:
@@ -24,6 +30,22 @@ class CodeActivities:
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
+
+    @activity.defn(name=CHECK_OUTPUT_ACTIVITY)
+    async def check_output(self, request: CheckOutputRequest) -> CheckOutputResult:
+        """Run a registered output model's validators (user code) on an answer."""
+        model = self._registry.get_model(request.model)
+        if model is None:
+            raise non_retryable(
+                f"output model {request.model!r} is not registered on this worker",
+                UNKNOWN_FUNCTION,
+                activity.info().attempt,
+            )
+        try:
+            value = model.model_validate(request.value)
+        except ValidationError as err:
+            return CheckOutputResult(errors=validation_errors(err))
+        return CheckOutputResult(output=value.model_dump(mode="json"))
 
     @activity.defn(name=CODE_STEP_ACTIVITY)
     async def run(self, request: CodeStepRequest) -> CodeStepResult:
@@ -69,6 +91,4 @@ class CodeActivities:
 
 
 def _errors(err: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in err.errors()
-    )
+    return "; ".join(validation_errors(err))

@@ -8,7 +8,7 @@ from taskagent.errors import invalid_pipeline
 from taskagent.names import RESOLVE_PIPELINE_ACTIVITY
 from taskagent.registry import Registry
 from taskagent.results import ResolvedPipeline, ResolvedTool, ResolveRequest
-from taskagent.spec import AgentStep, PipelineSpec
+from taskagent.spec import AgentStep, CodeStep, PipelineSpec
 from taskagent.validation import SpecError, check_input, validate_pipeline
 
 
@@ -41,6 +41,10 @@ class PipelineActivities:
         spec = spec.model_copy(update={"model": spec.model or self._default_model})
         resolved = ResolvedPipeline(spec=spec)
         for step in spec.all_steps():
+            if isinstance(step, CodeStep):
+                function = self._registry.get_function(step.function)
+                if function is not None and function.local:
+                    resolved.local_functions.append(step.function)
             if not isinstance(step, AgentStep):
                 continue
             for name in step.tools:

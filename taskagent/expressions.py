@@ -162,7 +162,7 @@ def parse_reference(text: str) -> Path | None:
     for part in text[1:].split("."):
         if not part:
             raise ExpressionError(f"empty segment in reference {text!r}")
-        parts.append(int(part) if part.isdigit() else part)
+        parts.append(int(part) if part.isascii() and part.isdecimal() else part)
     if parts[0] not in ROOTS:
         raise ExpressionError(f"reference {text!r} must start with $input or $steps")
     return tuple(parts)

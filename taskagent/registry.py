@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from taskagent.functions import FunctionInfo, describe_function
-from taskagent.models import register_model
 from taskagent.serialization import load_spec_file
 from taskagent.spec import PipelineSpec
 from taskagent.tools.registry import ToolCatalog
@@ -77,9 +76,14 @@ class Registry:
         return decorate
 
     def add_model(self, model: type[BaseModel], name: str | None = None) -> str:
-        key = register_model(model, name)
+        key = name or model.__name__
+        if self._models.get(key, model) is not model:
+            raise RegistryError(f"output model {key!r} is registered twice")
         self._models[key] = model
         return key
+
+    def get_model(self, name: str) -> type[BaseModel] | None:
+        return self._models.get(name)
 
     def model_schema(self, name: str) -> dict[str, Any] | None:
         model = self._models.get(name)

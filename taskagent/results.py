@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolSpec
-from taskagent.spec import PipelineSpec, RetrySpec
+from taskagent.spec import Budget, PipelineSpec, RetrySpec
 
 
 class StepStatus(StrEnum):
@@ -59,6 +59,12 @@ class Usage(BaseModel):
         self.output_tokens += output_tokens
         self.cost_usd = round(self.cost_usd + cost_usd, 10)
 
+    def absorb(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost_usd = round(self.cost_usd + other.cost_usd, 10)
+
 
 class CostLedger(BaseModel):
     """Every model call of a run, failed attempts included, in total, by step and by model."""
@@ -76,6 +82,13 @@ class CostLedger(BaseModel):
             self.by_model.setdefault(model, Usage()),
         ):
             usage.add(input_tokens, output_tokens, cost)
+
+    def merge(self, step: str, other: CostLedger) -> None:
+        """Add another run's ledger (a child pipeline's), attributing it to `step`."""
+        for usage in (self.total, self.by_step.setdefault(step, Usage())):
+            usage.absorb(other.total)
+        for model, usage in other.by_model.items():
+            self.by_model.setdefault(model, Usage()).absorb(usage)
 
 
 class ToolCallRecord(BaseModel):
@@ -156,6 +169,9 @@ class PipelineRunRequest(BaseModel):
 
     pipeline: str | dict[str, Any] = Field(description="A registered pipeline name or a spec.")
     input: dict[str, Any] = Field(default_factory=dict)
+    budget: Budget | None = Field(
+        None, description="A parent run's remaining budget; the tighter of it and the spec's holds."
+    )
 
 
 class ResolveRequest(BaseModel):
@@ -185,6 +201,9 @@ class ResolvedPipeline(BaseModel):
     schemas: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="JSON Schemas of the named output models used."
     )
+    local_functions: list[str] = Field(
+        default_factory=list, description="Functions registered as cheap: local activities."
+    )
 
 
 class ModelCallRequest(BaseModel):
@@ -208,6 +227,20 @@ class CodeStepRequest(BaseModel):
     function: str
     input: Any = None
     step_id: str
+
+
+class CheckOutputRequest(BaseModel):
+    """Input of the output-model activity: an answer that passed the JSON Schema."""
+
+    model: str
+    value: Any = None
+
+
+class CheckOutputResult(BaseModel):
+    """The answer as the registered model normalises it, or the model validators' errors."""
+
+    output: Any = None
+    errors: list[str] = Field(default_factory=list)
 
 
 class CodeStepResult(BaseModel):

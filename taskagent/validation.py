@@ -266,6 +266,8 @@ class _Checker:
             branch_ids.add(branch.id)
             if branch.depends_on:
                 self.add(at, "branches cannot have depends_on; put it on the parallel step")
+            if isinstance(branch, SwitchStep):
+                self.add(at, "a switch cannot be a branch: it routes between top-level steps")
             self._check_step(branch, scope, visible, at)
         if step.merge not in BUILTIN_MERGES:
             self._check_function(step.merge, f"{where}.merge", builtins=BUILTIN_MERGES)

@@ -80,3 +80,19 @@ def test_router_choice_references_and_minimum_choices():
 def test_pipeline_model_and_budget_are_checked():
     found = problems(agent(), model="openai", budget={"usd": -1})
     assert "budget.usd: Input should be greater than or equal to 0" in found
+
+
+def test_a_switch_cannot_be_a_parallel_branch():
+    branch = {"id": "s", "kind": "switch", "value": "input.x", "routes": {"a": "nowhere"}}
+    found = problems({"id": "p", "kind": "parallel", "branches": [branch]})
+    assert (
+        "step 'p'.branch 's': a switch cannot be a branch: it routes between top-level steps"
+        in found
+    )
+
+
+def test_non_ascii_digits_in_references_are_field_names():
+    from taskagent.expressions import parse_reference
+
+    assert parse_reference("$input.²") == ("input", "²")
+    assert parse_reference("$input.items.0") == ("input", "items", 0)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from taskagent import Pipeline, PipelineResult, Registry, StepStatus
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
@@ -20,6 +20,12 @@ FAST_RETRY = {"max_attempts": 3, "initial_interval": 0.05}
 class Verdict(BaseModel):
     label: str = Field(pattern="^(good|bad)$")
     score: int = Field(ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _bad_scores_low(self) -> Verdict:
+        if self.label == "bad" and self.score > 5:
+            raise ValueError("a bad verdict cannot score above 5")
+        return self
 
 
 agents = Registry()
@@ -116,25 +122,28 @@ async def test_structured_output_in_both_wire_formats(env, task_queue):
 
 async def test_invalid_answer_is_corrected_and_dropped_from_the_kept_conversation(env, task_queue):
     async with harness(env, task_queue) as h:
-        h.llm.openai.reply_json({"label": "great", "score": 8})  # label violates the pattern
-        h.llm.openai.reply_json({"label": "good", "score": 7})  # score fails the validator
+        h.llm.openai.reply_json({"label": "great", "score": 8})  # fails the JSON Schema
+        h.llm.openai.reply_json({"label": "bad", "score": 9})  # fails the model validator
+        h.llm.openai.reply_json({"label": "good", "score": 7})  # fails the semantic validator
         h.llm.openai.reply_json({"label": "good", "score": 6})
-        pipeline = one_agent(output_schema="Verdict", validators=["score_is_even"])
+        pipeline = one_agent(output_schema="Verdict", validators=["score_is_even"], max_attempts=4)
         result = await (await h.run(pipeline, {"text": "x"})).result()
     judge = result.steps["judge"]
     assert judge.output == {"label": "good", "score": 6}
-    assert judge.cognitive_retries == 2 and judge.transient_retries == 0
-    assert [f.attempt for f in judge.validation_failures] == [1, 2]
-    assert "label: String should match pattern" in judge.validation_failures[0].errors[0]
-    assert judge.validation_failures[1].errors == ["score_is_even: score 7 must be even"]
-    second, third = h.llm.openai.requests[1], h.llm.openai.requests[2]
-    assert "PREVIOUS ATTEMPT FAILED VALIDATION" in second["messages"][-1]["content"]
-    assert "String should match pattern" in second["messages"][-1]["content"]
-    assert "score_is_even: score 7 must be even" in third["messages"][-1]["content"]
+    assert judge.cognitive_retries == 3 and judge.transient_retries == 0
+    assert [f.attempt for f in judge.validation_failures] == [1, 2, 3]
+    assert judge.validation_failures[0].errors == ["label: 'great' does not match '^(good|bad)$'"]
+    assert "a bad verdict cannot score above 5" in judge.validation_failures[1].errors[0]
+    assert judge.validation_failures[2].errors == ["score_is_even: score 7 must be even"]
+    corrections = [r["messages"][-1]["content"] for r in h.llm.openai.requests[1:]]
+    assert all(c.startswith("PREVIOUS ATTEMPT FAILED VALIDATION") for c in corrections)
+    assert "'great' does not match" in corrections[0]
+    assert "a bad verdict cannot score above 5" in corrections[1]
+    assert "score_is_even: score 7 must be even" in corrections[2]
     kept = [m.content or "" for m in judge.conversation]
     assert len(kept) == 3 and '"score": 6' in kept[-1]
     assert not any("great" in text or "PREVIOUS ATTEMPT" in text for text in kept)
-    assert judge.usage.calls == 3 and result.cost.total.calls == 3
+    assert judge.usage.calls == 4 and result.cost.total.calls == 4
 
 
 async def test_validation_exhausted_fails_with_every_attempts_errors(env, task_queue):
@@ -147,7 +156,8 @@ async def test_validation_exhausted_fails_with_every_attempts_errors(env, task_q
     error = result.steps["judge"].error
     assert error.type == "ValidationFailed"
     assert error.details[0].startswith("attempt 1: the answer contains no JSON")
-    assert error.details[1] == "attempt 2: score: Field required"
+    assert error.details[1] == "attempt 2: output: 'score' is a required property"
+    assert result.steps["judge"].cognitive_retries == 1
     assert result.cost.total.calls == 2  # failed attempts are counted too
 
 
@@ -300,3 +310,19 @@ async def test_company_research_runs_on_the_offline_model(env, task_queue):
     assert set(result.cost.by_step) == {"search", "reputation", "social", "report"}
     assert result.cost.total.cost_usd > 0
     assert result.cost.total.calls == 5  # the search step called its tool, then answered
+
+
+async def test_child_pipeline_costs_count_against_the_parent_budget(env, task_queue):
+    child = Pipeline("child_agent").agent("think", "Think.")
+    pipeline = (
+        Pipeline("parent_budget", budget={"tokens": 1})
+        .pipeline("child", child)
+        .agent("after", "After.", depends_on=["child"])
+    )
+    async with running_worker(env.client, agents, task_queue):
+        result = await failed_result(await start(env.client, task_queue, pipeline))
+    assert result.steps["child"].status is StepStatus.COMPLETED
+    assert result.cost.by_step["child"].calls == 1
+    assert result.cost.by_model["offline:default"].calls == 1
+    assert result.steps["child"].usage.calls == 1
+    assert result.steps["after"].error.type == "BudgetExceeded"

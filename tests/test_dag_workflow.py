@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
@@ -177,3 +178,22 @@ async def test_continue_policy_skips_only_dependents_of_the_failure(env, task_qu
     }
     assert result.steps["dependent"].reason == "dependency broken is FAILED"
     assert result.steps["report"].output == {"dependent": "SKIPPED", "down": 2.0}
+
+
+async def test_functions_registered_cheap_run_as_local_activities(env, task_queue):
+    pipeline = (
+        Pipeline("locality")
+        .code("cheap", "add", input={"a": 1, "b": 2})  # registered local=True
+        .code("remote", "echo", input=1)
+        .code("forced", "echo", input=2, local=True)
+    )
+    async with running_worker(env.client, probes, task_queue):
+        handle = await start(env.client, task_queue, pipeline)
+        await handle.result()
+        history = await handle.fetch_history()
+    scheduled = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert len(scheduled) == 1  # only `remote`
+    assert len(markers) == 3  # resolve, `cheap` and `forced` ran as local activities

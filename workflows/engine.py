@@ -16,8 +16,14 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
     from taskagent.graph import effective_dependencies, sinks
-    from taskagent.results import PipelineResult, ResolvedPipeline, StepResult, StepStatus
-    from taskagent.spec import FailurePolicy, StepBase, Trigger
+    from taskagent.results import (
+        CostLedger,
+        PipelineResult,
+        ResolvedPipeline,
+        StepResult,
+        StepStatus,
+    )
+    from taskagent.spec import Budget, FailurePolicy, StepBase, Trigger
     from workflows.failures import StepExecutionError, classify, is_cancellation
     from workflows.steps import EXECUTORS, StepOutcome
 
@@ -41,6 +47,8 @@ class PipelineRun:
         self._deselected: dict[str, str] = {}
         self._failing_fast = False
         self._cancel_reason: str | None = None
+        self.stop_reason = "the run was cancelled"
+        """Why the remaining steps are skipped if the run is stopped from outside."""
         for step in spec.steps:
             result.steps[step.id] = StepResult(id=step.id, kind=step.kind)
 
@@ -63,7 +71,7 @@ class PipelineRun:
                 if failed and self._fails_fast():
                     await self._fail_fast(failed[0], pending, running)
         except asyncio.CancelledError:
-            await self._cancel(running, pending, "the run was cancelled")
+            await self._cancel(running, pending, self.stop_reason)
             raise
 
     def _start_ready(
@@ -179,6 +187,23 @@ class PipelineRun:
                 f"calls); step {step_id!r} made no further model call",
             )
 
+    def add_cost(self, step_id: str, ledger: CostLedger) -> None:
+        """Add a child pipeline's ledger to this run's, under the step that ran it."""
+        self.result.cost.merge(step_id, ledger)
+        self.result.steps[step_id].usage = self.result.cost.by_step.get(step_id)
+        self._on_change()
+
+    def remaining_budget(self) -> Budget | None:
+        """What is left of this run's budget, for a child pipeline."""
+        budget = self.spec.budget
+        if budget is None:
+            return None
+        total = self.result.cost.total
+        return Budget(
+            usd=None if budget.usd is None else max(budget.usd - total.cost_usd, 0.0),
+            tokens=None if budget.tokens is None else max(budget.tokens - total.tokens, 0),
+        )
+
     def deselect(self, skipped: dict[str, str]) -> None:
         """Mark steps that a routing decision left out; they settle as SKIPPED."""
         self._deselected.update(skipped)
@@ -237,12 +262,17 @@ class PipelineRun:
         call = executor(self, step, key, value)
         if timeout is None:
             return await call
+        deadline = workflow.now() + timeout
         try:
             return await asyncio.wait_for(call, timeout.total_seconds())
-        except TimeoutError:
-            raise StepExecutionError(
-                "StepTimeout", f"step {key!r} did not finish within {timeout}"
-            ) from None
+        except Exception as err:
+            # At the deadline, what the step awaited is cancelled; it may surface as a
+            # TimeoutError or as the cancelled activity's or child's own error.
+            if isinstance(err, TimeoutError) or workflow.now() >= deadline:
+                raise StepExecutionError(
+                    "StepTimeout", f"step {key!r} did not finish within {timeout}"
+                ) from None
+            raise
 
     def step_timeout(self, step: StepBase) -> timedelta | None:
         return step.timeout or self.spec.defaults.timeout

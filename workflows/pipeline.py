@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -20,7 +21,19 @@ with workflow.unsafe.imports_passed_through():
         ResolveRequest,
         RunStatus,
     )
+    from taskagent.spec import Budget
     from workflows.engine import PipelineRun
+
+
+def tighter(own: Budget | None, parent: Budget) -> Budget:
+    """The stricter of a pipeline's budget and what its parent run has left."""
+    if own is None:
+        return parent
+
+    def least(a: float | None, b: float | None) -> float | None:
+        return b if a is None else a if b is None else min(a, b)
+
+    return Budget(usd=least(own.usd, parent.usd), tokens=least(own.tokens, parent.tokens))
 
 
 @workflow.defn(name=PIPELINE_WORKFLOW, failure_exception_types=[ValidationError])
@@ -49,6 +62,9 @@ class PipelineWorkflow:
             started_at=workflow.now(),
         )
         resolved = await self._resolve(request)
+        if request.budget is not None:
+            budget = tighter(resolved.spec.budget, request.budget)
+            resolved.spec = resolved.spec.model_copy(update={"budget": budget})
         spec = resolved.spec
         self._result.pipeline = spec.name
         pipeline_run = PipelineRun(resolved, request.input, self._result, self._publish)
@@ -85,24 +101,24 @@ class PipelineWorkflow:
         return resolved
 
     async def _execute_with_deadline(self, pipeline_run: PipelineRun, timeout: timedelta) -> None:
-        import asyncio
-
+        pipeline_run.stop_reason = f"the run's deadline of {timeout} passed"
         try:
             await asyncio.wait_for(pipeline_run.execute(), timeout.total_seconds())
         except TimeoutError:
+            result = pipeline_run.result
+            result.status = RunStatus.FAILED
+            self._stamp_finish(result)
+            self._publish()
             raise non_retryable(
                 f"pipeline {pipeline_run.spec.name!r} did not finish within {timeout}",
                 "PipelineTimeout",
-                self._result.model_dump(mode="json") if self._result else None,
+                result.model_dump(mode="json"),
             ) from None
 
     def _finish(self, pipeline_run: PipelineRun) -> PipelineResult:
         result = pipeline_run.result
         result.output = pipeline_run.final_output()
-        result.finished_at = workflow.now()
-        if result.started_at is not None:
-            delta = result.finished_at - result.started_at
-            result.duration_ms = round(delta.total_seconds() * 1000, 3)
+        self._stamp_finish(result)
         failed = result.failed_steps()
         result.status = RunStatus.FAILED if failed else RunStatus.COMPLETED
         self._publish()
@@ -118,6 +134,13 @@ class PipelineWorkflow:
                 result.model_dump(mode="json"),
             )
         return result
+
+    @staticmethod
+    def _stamp_finish(result: PipelineResult) -> None:
+        result.finished_at = workflow.now()
+        if result.started_at is not None:
+            delta = result.finished_at - result.started_at
+            result.duration_ms = round(delta.total_seconds() * 1000, 3)
 
     def _publish(self) -> None:
         if self._result is not None:

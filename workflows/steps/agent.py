@@ -19,9 +19,16 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.llm.checking import check_answer
     from taskagent.llm.prompts import correction_message, router_goal, router_schema, task_messages
     from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, ToolCall
-    from taskagent.names import CODE_STEP_ACTIVITY, LLM_CALL_ACTIVITY, TOOL_CALL_ACTIVITY
+    from taskagent.names import (
+        CHECK_OUTPUT_ACTIVITY,
+        CODE_STEP_ACTIVITY,
+        LLM_CALL_ACTIVITY,
+        TOOL_CALL_ACTIVITY,
+    )
     from taskagent.results import (
         AttemptFailure,
+        CheckOutputRequest,
+        CheckOutputResult,
         CodeStepRequest,
         CodeStepResult,
         ModelCallRequest,
@@ -39,6 +46,13 @@ if TYPE_CHECKING:
     from workflows.engine import PipelineRun
 
 MODEL_CALL_TIMEOUT = timedelta(minutes=10)
+CHECK_TIMEOUT = timedelta(seconds=30)
+MAX_TOOL_RESULT_CHARS = 100_000
+"""A tool result longer than this is truncated before the model sees it."""
+MAX_REQUEST_CHARS = 1_500_000
+"""Temporal refuses payloads over 2 MB; a conversation this long fails its step instead."""
+KEPT_MESSAGE_CHARS = 8_000
+"""The kept conversation in the step result holds at most this much of each message."""
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 OUTCOMES = {None: "ok", "UnknownTool": "refused", "InvalidArguments": "invalid_arguments"}
 
@@ -96,19 +110,15 @@ class AgentLoop:
             self.attempt = attempt
             attempt_start = len(working)
             content = await self._converse(working)
-            output, errors = check_answer(
-                content, self.output_schema, self.pipeline.resolved.schemas
-            )
+            output, errors = await self._check(content)
             if not errors:
-                errors = await self._semantic_errors(output)
-            if not errors:
-                self.record.conversation = base + working[attempt_start:]
+                self.record.conversation = [_bounded(m) for m in base + working[attempt_start:]]
                 self.pipeline.changed()
                 return output
             self.record.validation_failures.append(
                 AttemptFailure(attempt=attempt, errors=errors, answer=(content or "")[:1000])
             )
-            self.record.cognitive_retries = len(self.record.validation_failures)
+            self.record.cognitive_retries = min(attempt, self.step.max_attempts - 1)
             self.pipeline.changed()
             working.append(correction_message(errors))
         raise StepExecutionError(
@@ -121,6 +131,23 @@ class AgentLoop:
                 for error in failure.errors
             ],
         )
+
+    async def _check(self, content: str | None) -> tuple[Any, list[str]]:
+        """Structural checks (the recorded JSON Schema, here), the output model's validators
+        (an activity: user code), then the semantic validators (activities)."""
+        output, errors = check_answer(content, self.json_schema)
+        if not errors and isinstance(self.output_schema, str):
+            checked: CheckOutputResult = await workflow.execute_local_activity(
+                CHECK_OUTPUT_ACTIVITY,
+                CheckOutputRequest(model=self.output_schema, value=output),
+                start_to_close_timeout=CHECK_TIMEOUT,
+                summary=f"{self.key} · check {self.output_schema}",
+                result_type=CheckOutputResult,
+            )
+            output, errors = checked.output, checked.errors
+        if not errors:
+            errors = await self._semantic_errors(output)
+        return output, errors
 
     # -- the model ---------------------------------------------------------------------------
     async def _converse(self, working: list[Message]) -> str | None:
@@ -145,6 +172,14 @@ class AgentLoop:
 
     async def _call_model(self, messages: list[Message]) -> ModelResponse:
         self.pipeline.check_budget(self.key)
+        size = sum(len(m.content or "") + len(str(m.tool_calls)) for m in messages)
+        if size > MAX_REQUEST_CHARS:
+            raise StepExecutionError(
+                "PayloadTooLarge",
+                f"the conversation of step {self.key!r} has grown to {size} characters, over the "
+                f"{MAX_REQUEST_CHARS} that one model call may carry through Temporal; make the "
+                "tools return less, or lower max_tool_rounds",
+            )
         self.calls += 1
         request = ModelRequest(
             model=self.model,
@@ -206,7 +241,14 @@ class AgentLoop:
         self._record_tool(
             call, outcome, result.content, result.duration_ms, None if result.ok else result.content
         )
-        return Message(role="tool", tool_call_id=call.id, name=call.name, content=result.content)
+        self.record.transient_retries += result.attempt - 1
+        content = result.content
+        if len(content) > MAX_TOOL_RESULT_CHARS:
+            content = (
+                content[:MAX_TOOL_RESULT_CHARS]
+                + f"\n[truncated: the tool returned {len(content)} characters]"
+            )
+        return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
 
     def _record_tool(
         self,
@@ -238,12 +280,20 @@ class AgentLoop:
                 CodeStepRequest(function=name, input=output, step_id=f"{self.key}/{name}"),
                 start_to_close_timeout=self.pipeline.step_timeout(self.step)
                 or DEFAULT_ATTEMPT_TIMEOUT,
-                retry_policy=retry_policy(self.pipeline.spec.defaults.retry),
+                retry_policy=retry_policy(self.step.retry or self.pipeline.spec.defaults.retry),
                 summary=f"{self.key} · validate {name}",
                 result_type=CodeStepResult,
             )
             errors += [f"{name}: {error}" for error in result.output or []]
         return errors
+
+
+def _bounded(message: Message) -> Message:
+    content = message.content
+    if content is None or len(content) <= KEPT_MESSAGE_CHARS:
+        return message
+    cut = content[:KEPT_MESSAGE_CHARS] + f"\n[{len(content) - KEPT_MESSAGE_CHARS} characters cut]"
+    return message.model_copy(update={"content": cut})
 
 
 def _script(step: LlmStepBase) -> list[ScriptedTurn] | None:

@@ -41,7 +41,8 @@ async def run_code_step(run: PipelineRun, step: CodeStep, key: str, value: Any) 
         "summary": f"{key} · {step.function}",
         "result_type": CodeStepResult,
     }
-    if step.local:
+    local = step.local if step.local is not None else step.function in run.resolved.local_functions
+    if local:
         result = await workflow.execute_local_activity(CODE_STEP_ACTIVITY, request, **options)
     else:
         result = await workflow.execute_activity(CODE_STEP_ACTIVITY, request, **options)
