@@ -13,6 +13,7 @@ ICONS = {
     StepStatus.FAILED: "✘",
     StepStatus.SKIPPED: "↷",
     StepStatus.CANCELLED: "⊘",
+    StepStatus.WAITING: "⏸",
 }
 
 
@@ -46,9 +47,15 @@ def progress_line(result: PipelineResult) -> str:
 
 def current_details(result: PipelineResult) -> str:
     """The live progress table of a run."""
-    lines = [
-        f"**{result.pipeline}** — {result.status.value} — {progress_line(result)}",
-        "",
+    lines = [f"**{result.pipeline}** — {result.status.value} — {progress_line(result)}", ""]
+    waiting = [step for step in result.steps.values() if step.status is StepStatus.WAITING]
+    for step in waiting:
+        lines.append(f"⏸ **{step.id}** — {step.reason}")
+        if step.error:
+            lines.append(f"  (failed: {step.error.type}: {step.error.message[:200]})")
+    if waiting:
+        lines.append("")
+    lines += [
         "| step | status | attempts | ms | note |",
         "|---|---|---|---|---|",
     ]

@@ -19,10 +19,12 @@ class StepStatus(StrEnum):
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
     CANCELLED = "CANCELLED"
+    WAITING = "WAITING"
+    """Paused for an operator, or waiting for an approval."""
 
     @property
     def settled(self) -> bool:
-        return self not in (StepStatus.PENDING, StepStatus.RUNNING)
+        return self not in (StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING)
 
 
 class RunStatus(StrEnum):
@@ -200,6 +202,10 @@ class ResolvedPipeline(BaseModel):
     tools: dict[str, ResolvedTool] = Field(default_factory=dict)
     schemas: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="JSON Schemas of the named output models used."
+    )
+    output_schemas: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="JSON Schema of each step's output where known, to check supplied outputs.",
     )
     local_functions: list[str] = Field(
         default_factory=list, description="Functions registered as cheap: local activities."

@@ -45,6 +45,15 @@ class Trigger(StrEnum):
     """Run once every dependency has settled, whatever its status (reports, clean-up)."""
 
 
+class OnError(StrEnum):
+    """What happens when a step has exhausted its retries."""
+
+    FAIL = "fail"
+    PAUSE = "pause"
+    """Wait for an operator: retry (maybe with another input or model), skip with an output, or
+    abort. The run shows "waiting for operator" meanwhile."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -86,6 +95,11 @@ class StepBase(_Strict):
         None, description="Deadline of the whole step, retries included."
     )
     retry: RetrySpec | None = None
+    on_error: OnError | None = Field(
+        None,
+        description="`fail`, or `pause` the run for an operator once retries are exhausted. "
+        "Default: the pipeline's.",
+    )
 
     @field_validator("depends_on")
     @classmethod
@@ -229,12 +243,34 @@ class RouterStep(LlmStepBase):
     temperature: float | None = Field(0.2, ge=0, le=2)
 
 
+class ApprovalStep(StepBase):
+    """Waits for a person to approve or reject its input, optionally editing it."""
+
+    kind: Literal["approval"]
+    prompt: str = Field("", description="What the approver is asked.")
+    payload_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema an edited payload must satisfy."
+    )
+    wait: timedelta | None = Field(None, description="How long to wait for a decision.")
+    on_timeout: Literal["approve", "reject"] = Field(
+        "reject", description="The decision taken when `wait` passes without one."
+    )
+
+
 Step = Annotated[
-    CodeStep | SwitchStep | ParallelStep | SubPipelineStep | AgentStep | RouterStep,
+    CodeStep | SwitchStep | ParallelStep | SubPipelineStep | AgentStep | RouterStep | ApprovalStep,
     Field(discriminator="kind"),
 ]
 
-STEP_KINDS: tuple[str, ...] = ("code", "switch", "parallel", "pipeline", "agent", "router")
+STEP_KINDS: tuple[str, ...] = (
+    "code",
+    "switch",
+    "parallel",
+    "pipeline",
+    "agent",
+    "router",
+    "approval",
+)
 
 
 class Budget(_Strict):
@@ -271,6 +307,9 @@ class PipelineSpec(_Strict):
     )
     budget: Budget | None = None
     on_failure: FailurePolicy = FailurePolicy.FAIL_FAST
+    on_error: OnError = Field(
+        OnError.FAIL, description="Default of the steps' `on_error`: `fail` or `pause`."
+    )
     steps: list[Step] = Field(min_length=1)
     output: Any = Field(
         None,

@@ -22,6 +22,7 @@ from taskagent.llm.prompts import router_schema
 from taskagent.spec import (
     STEP_KINDS,
     AgentStep,
+    ApprovalStep,
     CodeStep,
     LlmStepBase,
     ParallelStep,
@@ -36,6 +37,10 @@ from taskagent.spec import (
 _STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Step)
 BUILTIN_MERGES = ("object", "list", "update")
 PROVIDERS = ("openai", "gemini", "offline")
+APPROVAL_OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {name: {} for name in ("approved", "comment", "payload", "by", "timed_out")},
+}
 SWITCH_OUTPUT_SCHEMA = {
     "type": "object",
     "properties": {"value": {}, "selected": {"type": "array", "items": {"type": "string"}}},
@@ -223,6 +228,8 @@ class _Checker:
             self._check_model_ref(step.model, f"{where}.model")
         if isinstance(step, AgentStep):
             self._check_agent(step, where)
+        if isinstance(step, ApprovalStep) and step.payload_schema is not None:
+            self._check_schema(step.payload_schema, f"{where}.payload_schema")
 
     def _check_agent(self, step: AgentStep, where: str) -> None:
         schema = step.output_schema
@@ -359,6 +366,8 @@ class _Checker:
             return {"type": "string"} if step.output_schema is None else None
         if isinstance(step, RouterStep):
             return router_schema(list(step.choices))
+        if isinstance(step, ApprovalStep):
+            return APPROVAL_OUTPUT_SCHEMA
         if isinstance(step, ParallelStep) and step.merge == "object":
             properties = {b.id: self._output_schema(b) or {} for b in step.branches}
             return {"type": "object", "properties": properties}

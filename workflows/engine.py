@@ -16,16 +16,20 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
     from taskagent.graph import effective_dependencies, sinks
+    from taskagent.operator import RetryStep, SkipStep
     from taskagent.results import (
         CostLedger,
         PipelineResult,
         ResolvedPipeline,
+        StepError,
         StepResult,
         StepStatus,
     )
-    from taskagent.spec import Budget, FailurePolicy, StepBase, Trigger
+    from taskagent.spec import Budget, FailurePolicy, OnError, StepBase, Trigger
     from workflows.failures import StepExecutionError, classify, is_cancellation
+    from workflows.operator import OperatorDesk
     from workflows.steps import EXECUTORS, StepOutcome
+    from workflows.steps.approval import REJECTED
 
 
 class PipelineRun:
@@ -48,6 +52,9 @@ class PipelineRun:
         self._failing_fast = False
         self._cancel_reason: str | None = None
         self.stop_reason = "the run was cancelled"
+        self.aborted = False
+        """An operator aborted a step: the run stops as if failing fast."""
+        self.desk = OperatorDesk(on_change)
         """Why the remaining steps are skipped if the run is stopped from outside."""
         for step in spec.steps:
             result.steps[step.id] = StepResult(id=step.id, kind=step.kind)
@@ -116,7 +123,8 @@ class PipelineRun:
         return f"dependency {blocking[0]}" if blocking else None
 
     def _fails_fast(self) -> bool:
-        return self.spec.on_failure is FailurePolicy.FAIL_FAST and not self._failing_fast
+        fail_fast = self.spec.on_failure is FailurePolicy.FAIL_FAST or self.aborted
+        return fail_fast and not self._failing_fast
 
     async def _fail_fast(
         self, failed: str, pending: list[str], running: dict[str, asyncio.Task[StepResult]]
@@ -220,34 +228,72 @@ class PipelineRun:
         record.started_at = workflow.now()
         self._on_change()
         workflow.logger.info("step started", extra={"step": key, "kind": step.kind})
-        try:
-            outcome = await self._execute(step, key, default_input, record)
-        except asyncio.CancelledError:
-            self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
-            if not self._failing_fast:
-                raise
-            return record
-        except Exception as err:  # every failure becomes a value; none may escape the workflow
-            if is_cancellation(err) and self._failing_fast:
+        override: Any = _UNSET
+        while True:
+            try:
+                outcome = await self._execute(step, key, default_input, record, override)
+            except asyncio.CancelledError:
                 self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
+                if not self._failing_fast:
+                    raise
                 return record
-            error = classify(err)
-            self._settle(record, StepStatus.FAILED, error=error)
-            workflow.logger.warning(
-                "step failed", extra={"step": key, "error": error.type, "detail": error.message}
-            )
-            return record
+            except Exception as err:  # every failure becomes a value; none may escape the workflow
+                if is_cancellation(err) and self._failing_fast:
+                    self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
+                    return record
+                error = classify(err)
+                if not self._pauses(step, error):
+                    return self._fail(record, error)
+                decision = await self.desk.wait_for_operator(record, error)
+                if isinstance(decision, RetryStep):
+                    step, override = _retried(step, decision, override)
+                    self._resume(record, f"retried by operator {decision.by}".strip())
+                    continue
+                if isinstance(decision, SkipStep):
+                    outcome = StepOutcome(output=decision.output)
+                    record.error = None
+                    record.reason = f"output supplied by operator {decision.by}: {decision.comment}"
+                    break
+                self.aborted = True
+                return self._fail(
+                    record,
+                    StepError(
+                        type="Aborted",
+                        message=f"aborted by operator {decision.by}: "
+                        f"{decision.comment or 'no reason given'}",
+                        non_retryable=True,
+                    ),
+                )
+            break
         if outcome is None:
             return record
         record.output = outcome.output
         record.attempts = outcome.attempts
         self.deselect(outcome.skip)
-        self._settle(record, StepStatus.COMPLETED)
+        self._settle(record, StepStatus.COMPLETED, reason=record.reason)
         workflow.logger.info("step completed", extra={"step": key, "attempts": outcome.attempts})
         return record
 
+    def _pauses(self, step: StepBase, error: StepError) -> bool:
+        policy = step.on_error or self.spec.on_error
+        decided = error.type == REJECTED  # a person's rejection is final, not an error to fix
+        return policy is OnError.PAUSE and not self._failing_fast and not decided
+
+    def _resume(self, record: StepResult, reason: str) -> None:
+        record.status = StepStatus.RUNNING
+        record.error = None
+        record.reason = reason
+        self._on_change()
+
+    def _fail(self, record: StepResult, error: StepError) -> StepResult:
+        self._settle(record, StepStatus.FAILED, error=error)
+        workflow.logger.warning(
+            "step failed", extra={"step": record.id, "error": error.type, "detail": error.message}
+        )
+        return record
+
     async def _execute(
-        self, step: StepBase, key: str, default_input: Any, record: StepResult
+        self, step: StepBase, key: str, default_input: Any, record: StepResult, override: Any
     ) -> StepOutcome | None:
         scope = self.scope()
         condition = step.condition
@@ -256,7 +302,12 @@ class PipelineRun:
         ):
             self._settle(record, StepStatus.SKIPPED, reason=f"condition is false: {condition}")
             return None
-        value = default_input if step.input is None else resolve_mapping(step.input, scope)
+        if override is not _UNSET:
+            value = override
+        elif step.input is None:
+            value = default_input
+        else:
+            value = resolve_mapping(step.input, scope)
         executor = EXECUTORS[step.kind]  # type: ignore[attr-defined]
         timeout = self.step_timeout(step)
         call = executor(self, step, key, value)
@@ -295,6 +346,16 @@ class PipelineRun:
         if status is StepStatus.SKIPPED:
             workflow.logger.info("step skipped", extra={"step": record.id, "reason": reason})
         self._on_change()
+
+
+_UNSET: Any = object()
+
+
+def _retried(step: StepBase, decision: RetryStep, override: Any) -> tuple[StepBase, Any]:
+    """The step and input override for a retry the operator asked for."""
+    if decision.model is not None:
+        step = step.model_copy(update={"model": decision.model})
+    return step, override if decision.input is None else decision.input
 
 
 def _truthy(value: Any, text: str) -> bool:

@@ -13,6 +13,17 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import INVALID_PIPELINE, PIPELINE_FAILED, invalid_pipeline, non_retryable
     from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY, RESOLVE_PIPELINE_ACTIVITY
+    from taskagent.operator import (
+        ABORT_STEP,
+        DECIDE_APPROVAL,
+        RETRY_STEP,
+        SKIP_STEP,
+        AbortStep,
+        ApprovalDecision,
+        OperatorReply,
+        RetryStep,
+        SkipStep,
+    )
     from taskagent.render import current_details
     from taskagent.results import (
         PipelineResult,
@@ -23,6 +34,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from taskagent.spec import Budget
     from workflows.engine import PipelineRun
+    from workflows.operator import check_payload
+
+
+def _is_model_ref(model: str) -> bool:
+    provider, _, name = model.partition(":")
+    return bool(name) and provider in ("openai", "gemini", "offline")
 
 
 def tighter(own: Budget | None, parent: Budget) -> Budget:
@@ -46,6 +63,7 @@ class PipelineWorkflow:
 
     def __init__(self) -> None:
         self._result: PipelineResult | None = None
+        self._run: PipelineRun | None = None
 
     @workflow.run
     async def run(self, request: PipelineRunRequest) -> PipelineResult:
@@ -67,13 +85,77 @@ class PipelineWorkflow:
             resolved.spec = resolved.spec.model_copy(update={"budget": budget})
         spec = resolved.spec
         self._result.pipeline = spec.name
-        pipeline_run = PipelineRun(resolved, request.input, self._result, self._publish)
+        pipeline_run = self._run = PipelineRun(resolved, request.input, self._result, self._publish)
         self._publish()
         if spec.timeout is None:
             await pipeline_run.execute()
         else:
             await self._execute_with_deadline(pipeline_run, spec.timeout)
         return self._finish(pipeline_run)
+
+    # -- operators and approvers (validated workflow updates) -----------------------------------
+    @workflow.update(name=RETRY_STEP)
+    async def retry_step(self, request: RetryStep) -> OperatorReply:
+        """Run a paused step again, optionally with another input or model."""
+        self._operating().desk.decide(request)
+        return OperatorReply(step=request.step, action="retry", message="the step runs again")
+
+    @retry_step.validator
+    def _check_retry(self, request: RetryStep) -> None:
+        self._paused(request.step)
+        if request.model is not None and not _is_model_ref(request.model):
+            raise ValueError(f"model {request.model!r} must be provider:model")
+
+    @workflow.update(name=SKIP_STEP)
+    async def skip_step(self, request: SkipStep) -> OperatorReply:
+        """Complete a paused step with the output given."""
+        self._operating().desk.decide(request)
+        return OperatorReply(step=request.step, action="skip", message="the output was accepted")
+
+    @skip_step.validator
+    def _check_skip(self, request: SkipStep) -> None:
+        self._paused(request.step)
+        schema = self._operating().resolved.output_schemas.get(request.step)
+        check_payload(schema, request.output, "the output")
+
+    @workflow.update(name=ABORT_STEP)
+    async def abort_step(self, request: AbortStep) -> OperatorReply:
+        """Fail a paused step and stop the run."""
+        self._operating().desk.decide(request)
+        return OperatorReply(step=request.step, action="abort", message="the run stops")
+
+    @abort_step.validator
+    def _check_abort(self, request: AbortStep) -> None:
+        self._paused(request.step)
+
+    @workflow.update(name=DECIDE_APPROVAL)
+    async def decide_approval(self, request: ApprovalDecision) -> OperatorReply:
+        """Approve or reject a waiting approval step."""
+        self._operating().desk.decide(request)
+        action = "approve" if request.approved else "reject"
+        return OperatorReply(step=request.step, action=action, message=f"{action}d")
+
+    @decide_approval.validator
+    def _check_approval(self, request: ApprovalDecision) -> None:
+        desk = self._operating().desk
+        if request.step not in desk.approvals:
+            waiting = ", ".join(desk.approvals) or "none"
+            raise ValueError(
+                f"step {request.step!r} is not waiting for approval (waiting: {waiting})"
+            )
+        if request.payload is not None:
+            check_payload(desk.approval_schemas.get(request.step), request.payload, "the payload")
+
+    def _operating(self) -> PipelineRun:
+        if self._run is None:
+            raise ValueError("the run has not started its steps yet")
+        return self._run
+
+    def _paused(self, step: str) -> None:
+        desk = self._operating().desk
+        if step not in desk.paused:
+            paused = ", ".join(desk.paused) or "none"
+            raise ValueError(f"step {step!r} is not waiting for an operator (paused: {paused})")
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> PipelineResult:

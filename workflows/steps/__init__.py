@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from workflows.steps.agent import run_agent_step, run_router_step
+from workflows.steps.approval import run_approval_step
 from workflows.steps.base import StepOutcome
 from workflows.steps.code import run_code_step
 from workflows.steps.parallel import run_parallel_step
@@ -28,6 +29,7 @@ EXECUTORS: dict[str, Executor] = {
     "pipeline": run_subpipeline_step,
     "agent": run_agent_step,
     "router": run_router_step,
+    "approval": run_approval_step,
 }
 
 __all__ = ["EXECUTORS", "Executor", "StepOutcome"]

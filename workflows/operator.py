@@ -1,0 +1,77 @@
+"""The operator desk of a run: steps waiting for a person, and the decisions that release them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import jsonschema
+
+    from taskagent.operator import AbortStep, ApprovalDecision, RetryStep, SkipStep
+    from taskagent.results import StepError, StepResult, StepStatus
+
+Decision = RetryStep | SkipStep | AbortStep | ApprovalDecision
+
+
+class OperatorDesk:
+    """Holds the steps that wait (paused after a failure, or for an approval) and their answers."""
+
+    def __init__(self, on_change: Any) -> None:
+        self._on_change = on_change
+        self.paused: dict[str, StepResult] = {}
+        self.approvals: dict[str, StepResult] = {}
+        self.approval_schemas: dict[str, dict[str, Any] | None] = {}
+        self._decisions: dict[str, Decision] = {}
+
+    async def wait_for_operator(self, record: StepResult, error: StepError) -> Decision:
+        """Pause a failed step until an operator retries, skips or aborts it."""
+        record.status = StepStatus.WAITING
+        record.error = error
+        record.reason = "waiting for operator: retry_step, skip_step or abort_step"
+        self.paused[record.id] = record
+        workflow.logger.warning("step paused for operator", extra={"step": record.id})
+        return await self._wait(record.id, self.paused)
+
+    async def wait_for_approval(
+        self, record: StepResult, timeout: float | None, schema: dict[str, Any] | None
+    ) -> ApprovalDecision | None:
+        """Wait for an approval decision; None when the timeout passes first."""
+        record.status = StepStatus.WAITING
+        record.reason = "waiting for approval: decide_approval"
+        self.approvals[record.id] = record
+        self.approval_schemas[record.id] = schema
+        try:
+            decision = await self._wait(record.id, self.approvals, timeout)
+        except TimeoutError:
+            return None
+        return decision if isinstance(decision, ApprovalDecision) else None
+
+    async def _wait(
+        self, key: str, waiting: dict[str, StepResult], timeout: float | None = None
+    ) -> Decision:
+        self._on_change()
+        try:
+            await workflow.wait_condition(lambda: key in self._decisions, timeout=timeout)
+        finally:
+            waiting.pop(key, None)
+        record = self._decisions.pop(key)
+        return record
+
+    def decide(self, decision: Decision) -> None:
+        """Record an accepted decision; the waiting step resumes."""
+        self._decisions[decision.step] = decision
+
+
+def check_payload(schema: dict[str, Any] | None, value: Any, what: str) -> None:
+    """Raise ValueError (which rejects the update) when `value` does not fit `schema`."""
+    if schema is None:
+        return
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [
+        f"{'.'.join(str(p) for p in e.absolute_path) or what}: {e.message}"
+        for e in validator.iter_errors(value)
+    ]
+    if errors:
+        raise ValueError(f"{what} does not match the step's schema: " + "; ".join(errors))
