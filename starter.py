@@ -21,12 +21,29 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from taskagent.errors import INVALID_PIPELINE, PIPELINE_FAILED
 from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
+from taskagent.operator import (
+    ABORT_STEP,
+    DECIDE_APPROVAL,
+    RETRY_STEP,
+    SKIP_STEP,
+    AbortStep,
+    ApprovalDecision,
+    OperatorReply,
+    RetryStep,
+    SkipStep,
+)
 from taskagent.registry import Registry, RegistryError
 from taskagent.render import ICONS, progress_line, static_details, static_summary
 from taskagent.results import PipelineResult, PipelineRunRequest
@@ -255,6 +272,54 @@ async def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _json_arg(text: str | None, flag: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{flag} is not valid JSON: {error}") from None
+
+
+async def cmd_operate(args: argparse.Namespace, settings: Settings) -> int:
+    """retry, skip, abort, approve, reject: a validated update to a waiting step."""
+    common = {"step": args.step, "comment": args.comment, "by": args.by}
+    name, update = {
+        "retry": lambda: (
+            RETRY_STEP,
+            RetryStep(**common, input=_json_arg(args.input, "--input"), model=args.model),
+        ),
+        "skip": lambda: (SKIP_STEP, SkipStep(**common, output=_json_arg(args.output, "--output"))),
+        "abort": lambda: (ABORT_STEP, AbortStep(**common)),
+        "approve": lambda: (
+            DECIDE_APPROVAL,
+            ApprovalDecision(**common, approved=True, payload=_json_arg(args.payload, "--payload")),
+        ),
+        "reject": lambda: (DECIDE_APPROVAL, ApprovalDecision(**common, approved=False)),
+    }[args.command]()
+    client = await connect(settings)
+    handle = client.get_workflow_handle(args.workflow_id)
+    try:
+        reply = await handle.execute_update(name, update, result_type=OperatorReply)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        err.print(f"[red]refused:[/red] {cause.message if cause else error}")
+        return EXIT_INVALID
+    out.print(f"{reply.step}: {reply.action} — {reply.message}")
+    return EXIT_OK
+
+
+async def cmd_record(args: argparse.Namespace, settings: Settings) -> int:
+    """Save a run's history as JSON, for replay tests."""
+    client = await connect(settings)
+    history = await client.get_workflow_handle(args.workflow_id).fetch_history()
+    path = Path(args.out or f"tests/histories/{args.workflow_id}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(history.to_json() + "\n")
+    out.print(f"recorded {len(history.events)} events of {args.workflow_id} to {path}")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.write(pipeline_json_schema_text())
     return EXIT_OK
@@ -289,6 +354,31 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
 
     commands.add_parser("schema", help="print the JSON Schema of pipeline specs")
+
+    helps = {
+        "retry": "run a paused step again (optionally with another --input or --model)",
+        "skip": "complete a paused step with the --output given",
+        "abort": "fail a paused step and stop the run",
+        "approve": "approve a waiting approval step (optionally with an edited --payload)",
+        "reject": "reject a waiting approval step",
+    }
+    for name, text in helps.items():
+        operate = commands.add_parser(name, help=text)
+        operate.add_argument("workflow_id")
+        operate.add_argument("step")
+        operate.add_argument("--comment", default="")
+        operate.add_argument("--by", default="", help="who acts, for the record")
+        if name == "retry":
+            operate.add_argument("--input", help="replacement input, JSON")
+            operate.add_argument("--model", help="provider:model for agent and router steps")
+        if name == "skip":
+            operate.add_argument("--output", required=True, help="the step's output, JSON")
+        if name == "approve":
+            operate.add_argument("--payload", help="an edited payload, JSON")
+
+    record = commands.add_parser("record", help="save a run's history for replay tests")
+    record.add_argument("workflow_id")
+    record.add_argument("--out", help="file (default: tests/histories/<workflow-id>.json)")
     return root
 
 
@@ -299,6 +389,8 @@ COMMANDS = {
     "export": cmd_export,
     "status": cmd_status,
     "schema": cmd_schema,
+    "record": cmd_record,
+    **dict.fromkeys(("retry", "skip", "abort", "approve", "reject"), cmd_operate),
 }
 
 

@@ -15,13 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from taskagent import Pipeline, Registry, ScriptedAnswer, code
+from taskagent.operator import ApprovalDecision, RetryStep
 from tests.support import (
     ROOT,
     binary,
@@ -30,6 +31,7 @@ from tests.support import (
     running_worker,
     start,
 )
+from tests.test_operator import approval_pipeline, wait_until_waiting
 
 OUT = ROOT / "tests" / "histories"
 VERDICT = {
@@ -37,6 +39,20 @@ VERDICT = {
     "properties": {"label": {"enum": ["good", "bad"]}, "score": {"type": "integer"}},
     "required": ["label", "score"],
 }
+
+
+async def retry_when_paused(handle: WorkflowHandle[Any, Any]) -> None:
+    await wait_until_waiting(handle, "fragile")
+    await handle.execute_update("retry_step", RetryStep(step="fragile", by="recorder"))
+
+
+async def approve_edited(handle: WorkflowHandle[Any, Any]) -> None:
+    await wait_until_waiting(handle, "approve")
+    decision = ApprovalDecision(step="approve", approved=True, payload={"amount": 1}, by="rec")
+    await handle.execute_update("decide_approval", decision)
+
+
+INTERACTIONS = {"operator_pause_retry": retry_when_paused, "approval_edited": approve_edited}
 
 
 def scenarios() -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -83,6 +99,18 @@ def scenarios() -> dict[str, tuple[Any, dict[str, Any]]]:
             ),
             {},
         ),
+        "operator_pause_retry": (
+            Pipeline("pausing", on_error="pause")
+            .code(
+                "fragile",
+                "flaky",
+                input={"name": "recorded-pause", "failures": 1},
+                retry={"max_attempts": 1},
+            )
+            .code("after", "echo", depends_on=["fragile"]),
+            {},
+        ),
+        "approval_edited": (approval_pipeline(), {"amount": 50}),
         "agent_budget_exceeded": (
             Pipeline("budget", budget={"tokens": 10})
             .agent("first", "One.")
@@ -94,6 +122,8 @@ def scenarios() -> dict[str, tuple[Any, dict[str, Any]]]:
 
 async def record(client: Client, task_queue: str, name: str, pipeline: Any, data: dict) -> None:
     handle = await start(client, task_queue, pipeline, data, workflow_id=name)
+    if name in INTERACTIONS:
+        await INTERACTIONS[name](handle)
     with contextlib.suppress(WorkflowFailureError):  # failures are recorded scenarios too
         await handle.result()
     history = await handle.fetch_history()

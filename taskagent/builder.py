@@ -131,7 +131,9 @@ class Pipeline:
         output: Any = None,
         model: str | None = None,
         budget: Budget | dict[str, Any] | None = None,
+        **fields: Any,
     ) -> None:
+        """`fields` are any other PipelineSpec fields, such as `on_error="pause"`."""
         if input_model is not None:
             input_schema = input_model.model_json_schema()
         self._header: dict[str, Any] = {
@@ -146,6 +148,7 @@ class Pipeline:
             "output": output,
             "model": model,
             "budget": budget,
+            **fields,
         }
         self._steps: list[Any] = []
 

@@ -189,8 +189,8 @@ async def fail(value: Any) -> Any:
 @probes.function()
 async def flaky(spec: Flaky, context: StepContext) -> dict[str, int]:
     CALLS[spec.name] = CALLS.get(spec.name, 0) + 1
-    if context.attempt <= spec.failures:
-        raise RuntimeError(f"transient failure {context.attempt}")
+    if CALLS[spec.name] <= spec.failures:  # calls, not attempts: an operator retry is attempt 1
+        raise RuntimeError(f"transient failure {CALLS[spec.name]}")
     return {"attempt": context.attempt}
 
 
