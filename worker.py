@@ -31,6 +31,7 @@ from workflows import PipelineWorkflow
 log = structlog.get_logger("taskagent.worker")
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -66,6 +67,9 @@ def build_worker(
         workflows=[PipelineWorkflow],
         activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
+        # Cancellation reaches an activity in a heartbeat's response: keep that prompt.
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
     )
 
 

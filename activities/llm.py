@@ -23,7 +23,7 @@ class LlmActivities:
     """Calls models through the providers of a factory and prices every answer."""
 
     def __init__(
-        self, factory: ProviderFactory, prices: PriceTable, heartbeat_every: float = 5.0
+        self, factory: ProviderFactory, prices: PriceTable, heartbeat_every: float = 1.0
     ) -> None:
         self._factory = factory
         self._prices = prices

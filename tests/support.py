@@ -109,6 +109,8 @@ EVENTS: dict[str, asyncio.Event] = {}
 BARRIERS: dict[str, asyncio.Barrier] = {}
 INTERVALS: dict[str, tuple[float, float]] = {}
 CALLS: dict[str, int] = {}
+CANCELLED: set[str] = set()
+"""Names of wait_for_signal activities that received their cancellation."""
 
 
 def event(name: str) -> asyncio.Event:
@@ -155,10 +157,14 @@ async def wait_for_signal(signal: Signal) -> dict[str, str]:
     """Block (heartbeating) until `signal.name` is set."""
     started = time.monotonic()
     gate = event(signal.name)
-    while not gate.is_set():
-        activity.heartbeat()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(gate.wait(), 0.2)
+    try:
+        while not gate.is_set():
+            activity.heartbeat()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(gate.wait(), 0.2)
+    except asyncio.CancelledError:
+        CANCELLED.add(signal.name)
+        raise
     _timed(signal.tag or signal.name, started)
     return {"waited_for": signal.name}
 

@@ -233,10 +233,7 @@ class PipelineRun:
             try:
                 outcome = await self._execute(step, key, default_input, record, override)
             except asyncio.CancelledError:
-                self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
-                if not self._failing_fast:
-                    raise
-                return record
+                return self._cancelled(record)
             except Exception as err:  # every failure becomes a value; none may escape the workflow
                 if is_cancellation(err) and self._failing_fast:
                     self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
@@ -244,7 +241,10 @@ class PipelineRun:
                 error = classify(err)
                 if not self._pauses(step, error):
                     return self._fail(record, error)
-                decision = await self.desk.wait_for_operator(record, error)
+                try:
+                    decision = await self.desk.wait_for_operator(record, error)
+                except asyncio.CancelledError:
+                    return self._cancelled(record)
                 if isinstance(decision, RetryStep):
                     step, override = _retried(step, decision, override)
                     self._resume(record, f"retried by operator {decision.by}".strip())
@@ -272,6 +272,13 @@ class PipelineRun:
         self.deselect(outcome.skip)
         self._settle(record, StepStatus.COMPLETED, reason=record.reason)
         workflow.logger.info("step completed", extra={"step": key, "attempts": outcome.attempts})
+        return record
+
+    def _cancelled(self, record: StepResult) -> StepResult:
+        """Record a cancelled step; the cancellation goes on unless the engine itself asked."""
+        self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
+        if not self._failing_fast:
+            raise asyncio.CancelledError
         return record
 
     def _pauses(self, step: StepBase, error: StepError) -> bool:
