@@ -6,6 +6,7 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import with_heartbeats
 from taskagent.errors import (
     INVALID_STEP_INPUT,
     INVALID_STEP_OUTPUT,
@@ -23,6 +24,8 @@ from taskagent.results import (
     CodeStepRequest,
     CodeStepResult,
 )
+
+HEARTBEAT_EVERY = 1.0
 
 
 class CodeActivities:
@@ -67,7 +70,9 @@ class CodeActivities:
             ) from None
         context = StepContext(request.step_id, info.workflow_id, info.workflow_run_id, info.attempt)
         try:
-            output = await function.call(value, context)
+            output = await with_heartbeats(
+                function.call(value, context), HEARTBEAT_EVERY, f"running {request.function}"
+            )
         except StepFailed as err:
             raise ApplicationError(
                 str(err), info.attempt, type=err.type, non_retryable=not err.retryable

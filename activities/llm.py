@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import with_heartbeats
 from taskagent.errors import non_retryable
 from taskagent.llm.factory import ProviderFactory, parse_model
 from taskagent.llm.pricing import PriceTable
@@ -40,13 +40,12 @@ class LlmActivities:
             raise non_retryable(str(err), "InvalidModel", attempt) from None
         except ProviderError as err:
             raise provider_failure(err, attempt) from None
-        call = asyncio.ensure_future(provider.complete(request.request, model))
         try:
-            while not call.done():
-                await asyncio.wait({call}, timeout=self._heartbeat_every)
-                if not call.done():
-                    activity.heartbeat(f"waiting for {model_ref}")
-            response = call.result()
+            response = await with_heartbeats(
+                provider.complete(request.request, model),
+                self._heartbeat_every,
+                f"waiting for {model_ref}",
+            )
         except ProviderError as err:
             log.warning(
                 "model call failed",
@@ -57,8 +56,6 @@ class LlmActivities:
                 attempt=attempt,
             )
             raise provider_failure(err, attempt) from None
-        finally:
-            call.cancel()
         usage = response.usage
         cost = self._prices.cost(model_ref, usage.input_tokens, usage.output_tokens)
         log.info(

@@ -53,7 +53,7 @@ MAX_REQUEST_CHARS = 1_500_000
 """Temporal refuses payloads over 2 MB; a conversation this long fails its step instead."""
 KEPT_MESSAGE_CHARS = 8_000
 """The kept conversation in the step result holds at most this much of each message."""
-HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 OUTCOMES = {None: "ok", "UnknownTool": "refused", "InvalidArguments": "invalid_arguments"}
 
 

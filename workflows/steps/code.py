@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from workflows.engine import PipelineRun
 
 DEFAULT_ATTEMPT_TIMEOUT = timedelta(minutes=5)
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""Activities heartbeat every second; a dead worker's activity is retried after this long."""
 
 
 def retry_policy(spec: RetrySpec) -> RetryPolicy:
@@ -45,5 +47,7 @@ async def run_code_step(run: PipelineRun, step: CodeStep, key: str, value: Any) 
     if local:
         result = await workflow.execute_local_activity(CODE_STEP_ACTIVITY, request, **options)
     else:
-        result = await workflow.execute_activity(CODE_STEP_ACTIVITY, request, **options)
+        result = await workflow.execute_activity(
+            CODE_STEP_ACTIVITY, request, heartbeat_timeout=HEARTBEAT_TIMEOUT, **options
+        )
     return StepOutcome(output=result.output, attempts=result.attempt)
