@@ -21,11 +21,14 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowHistory,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
@@ -320,6 +323,50 @@ async def cmd_record(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def step_task_event(history: WorkflowHistory, step: str) -> int:
+    """The id of the workflow task that started `step` (its activity or child is labelled)."""
+    for event in history.events:
+        summary = (
+            event.user_metadata.summary.data.decode() if event.HasField("user_metadata") else ""
+        )
+        label = json.loads(summary) if summary.startswith('"') else summary
+        if not label.startswith(f"{step} · ") and label != f"sub-pipeline step {step}":
+            continue
+        for kind in (
+            "activity_task_scheduled_event_attributes",
+            "start_child_workflow_execution_initiated_event_attributes",
+        ):
+            if event.HasField(kind):
+                return getattr(event, kind).workflow_task_completed_event_id
+        if event.HasField("marker_recorded_event_attributes"):
+            return event.marker_recorded_event_attributes.workflow_task_completed_event_id
+    raise UsageError(f"no step {step!r} started in this run (only steps that ran can be re-run)")
+
+
+async def cmd_rerun(args: argparse.Namespace, settings: Settings) -> int:
+    """Reset a run to just before a step started: that step and what follows run again."""
+    client = await connect(settings)
+    handle = client.get_workflow_handle(args.workflow_id)
+    history = await handle.fetch_history()
+    event_id = step_task_event(history, args.step)
+    run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
+    response = await client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=settings.temporal_namespace,
+            workflow_execution=WorkflowExecution(workflow_id=args.workflow_id, run_id=run_id),
+            reason=args.reason or f"re-run from step {args.step}",
+            workflow_task_finish_event_id=event_id,
+            request_id=str(uuid.uuid4()),
+        )
+    )
+    out.print(
+        f"reset {args.workflow_id} to event {event_id} (before step {args.step!r}); "
+        f"new run {response.run_id}"
+    )
+    err.print(f"Web UI: {settings.run_url(args.workflow_id, response.run_id)}", soft_wrap=True)
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     sys.stdout.write(pipeline_json_schema_text())
     return EXIT_OK
@@ -376,6 +423,13 @@ def parser() -> argparse.ArgumentParser:
         if name == "approve":
             operate.add_argument("--payload", help="an edited payload, JSON")
 
+    rerun = commands.add_parser(
+        "rerun", help="reset a run to just before a step: that step and what follows run again"
+    )
+    rerun.add_argument("workflow_id")
+    rerun.add_argument("--from", dest="step", required=True, help="the step to run again")
+    rerun.add_argument("--reason", default="")
+
     record = commands.add_parser("record", help="save a run's history for replay tests")
     record.add_argument("workflow_id")
     record.add_argument("--out", help="file (default: tests/histories/<workflow-id>.json)")
@@ -390,6 +444,7 @@ COMMANDS = {
     "status": cmd_status,
     "schema": cmd_schema,
     "record": cmd_record,
+    "rerun": cmd_rerun,
     **dict.fromkeys(("retry", "skip", "abort", "approve", "reject"), cmd_operate),
 }
 
