@@ -16,7 +16,6 @@ from datetime import timedelta
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
@@ -25,6 +24,7 @@ from taskagent.llm.pricing import PriceTable
 from taskagent.logging import configure_logging, configure_tracing
 from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
+from taskagent.storage import data_converter
 from taskagent.tools import builtin_tools
 from workflows import PipelineWorkflow
 
@@ -32,6 +32,8 @@ log = structlog.get_logger("taskagent.worker")
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 HEARTBEAT_THROTTLE = timedelta(seconds=1)
+MAX_INLINE_OUTPUT = 2_000_000
+"""Without external storage, a larger step output would exceed Temporal's payload limit."""
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -57,7 +59,8 @@ def build_worker(
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
 ) -> Worker:
     """A worker with every workflow and activity wired to `registry` and `providers`."""
-    code = CodeActivities(registry)
+    stores_large = client.data_converter.external_storage is not None
+    code = CodeActivities(registry, max_output_bytes=None if stores_large else MAX_INLINE_OUTPUT)
     pipelines = PipelineActivities(registry, providers.settings.default_model)
     llm = LlmActivities(providers, prices or PriceTable())
     tools = ToolActivities(registry.tools)
@@ -74,10 +77,11 @@ def build_worker(
 
 
 async def connect(settings: Settings) -> Client:
+    """A client whose converter keeps large payloads out of the history (TASKAGENT_PAYLOAD_DIR)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings.payload_dir, settings.payload_threshold),
         interceptors=[TracingInterceptor()],
     )
 

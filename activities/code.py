@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -10,6 +12,7 @@ from activities.heartbeat import with_heartbeats
 from taskagent.errors import (
     INVALID_STEP_INPUT,
     INVALID_STEP_OUTPUT,
+    PAYLOAD_TOO_LARGE,
     UNKNOWN_FUNCTION,
     StepFailed,
     non_retryable,
@@ -31,8 +34,9 @@ HEARTBEAT_EVERY = 1.0
 class CodeActivities:
     """Runs the functions of a registry; the attempt number travels with every outcome."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, max_output_bytes: int | None = None) -> None:
         self._registry = registry
+        self._max_output_bytes = max_output_bytes
 
     @activity.defn(name=CHECK_OUTPUT_ACTIVITY)
     async def check_output(self, request: CheckOutputRequest) -> CheckOutputResult:
@@ -92,6 +96,16 @@ class CodeActivities:
                 info.attempt,
             ) from None
         output_data = function.output_adapter.dump_python(checked, mode="json")
+        if self._max_output_bytes is not None:
+            size = len(json.dumps(output_data))
+            if size > self._max_output_bytes:
+                raise non_retryable(
+                    f"the output of {request.function!r} is {size / 1e6:.1f} MB, over what a "
+                    "Temporal payload may carry; set TASKAGENT_PAYLOAD_DIR so that large outputs "
+                    "are stored outside the history, or return a reference (a path, a URL)",
+                    PAYLOAD_TOO_LARGE,
+                    info.attempt,
+                )
         return CodeStepResult(output=output_data, attempt=info.attempt)
 
 

@@ -14,6 +14,7 @@ PIPELINE_FAILED = "PipelineFailed"
 STEP_TIMEOUT = "StepTimeout"
 NO_ROUTE = "NoRoute"
 CONDITION_ERROR = "ConditionError"
+PAYLOAD_TOO_LARGE = "PayloadTooLarge"
 
 
 class StepFailed(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskagent.names import DEFAULT_TASK_QUEUE
@@ -33,9 +33,20 @@ class Settings(BaseSettings):
         description="Hosts http_get may fetch (off if empty).",
     )
     prices: str | None = Field(None, alias="TASKAGENT_PRICES")
+    payload_dir: Path | None = Field(
+        Path("data/payloads"),
+        alias="TASKAGENT_PAYLOAD_DIR",
+        description="Where payloads over the threshold are stored; empty turns storage off.",
+    )
+    payload_threshold: int = Field(256 * 1024, alias="TASKAGENT_PAYLOAD_THRESHOLD", ge=1024)
     web_ui: str = Field("http://localhost:8233", alias="TASKAGENT_WEB_UI")
     log_format: str = Field("console", alias="TASKAGENT_LOG_FORMAT", pattern="^(console|json)$")
     log_level: str = Field("INFO", alias="TASKAGENT_LOG_LEVEL")
+
+    @field_validator("payload_dir", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value == "" else value
 
     def allowed_hosts(self) -> list[str]:
         return [host.strip() for host in self.http_allow_hosts.split(",") if host.strip()]

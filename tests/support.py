@@ -213,3 +213,14 @@ def example_registry() -> Registry:
             TASKAGENT_PIPELINE_DIR=ROOT / "pipelines",
         )
     )
+
+
+@probes.function()
+def big(size: int) -> str:
+    """A large output: `size` characters."""
+    return "x" * size
+
+
+@probes.function()
+def length(text: str) -> int:
+    return len(text)

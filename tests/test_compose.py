@@ -125,3 +125,13 @@ def test_worker_builds_from_dockerfile(services):
     assert cmd_lines and "worker.py" in cmd_lines[-1], (
         f"Dockerfile CMD must run worker.py, got {cmd_lines}"
     )
+
+
+def test_worker_replicas_share_the_payload_store() -> None:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    worker = compose["services"]["worker"]
+    env = worker["environment"]
+    assert env["TASKAGENT_PAYLOAD_DIR"] == "/app/data/payloads"
+    assert "payloads:/app/data/payloads" in worker["volumes"], "replicas must share one store"
+    assert "payloads" in compose["volumes"]
+    assert env["TASKAGENT_DEFAULT_MODEL"].endswith(":-offline:default}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskagent.llm.errors import MISSING_CREDENTIALS
@@ -41,6 +41,14 @@ class ProviderSettings(BaseSettings):
     gemini_base_url: str | None = Field(None, alias="GEMINI_BASE_URL")
     default_model: str = Field("offline:default", alias="TASKAGENT_DEFAULT_MODEL")
     llm_timeout: float = Field(120.0, alias="TASKAGENT_LLM_TIMEOUT", gt=0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        """`VAR=` (as docker compose passes `${VAR:-}`) counts as not set."""
+        if value == "":
+            return cls.model_fields[info.field_name or ""].default
+        return value
 
 
 class ProviderFactory:
