@@ -174,6 +174,17 @@ class PipelineRunRequest(BaseModel):
     budget: Budget | None = Field(
         None, description="A parent run's remaining budget; the tighter of it and the spec's holds."
     )
+    resume: ResumeState | None = Field(
+        None, description="Set by the run itself when it continues as new: its state so far."
+    )
+
+
+class ResumeState(BaseModel):
+    """What a run carries into its continuation when its history grows long."""
+
+    resolved: ResolvedPipeline
+    result: PipelineResult
+    deselected: dict[str, str] = Field(default_factory=dict)
 
 
 class ResolveRequest(BaseModel):
@@ -254,3 +265,6 @@ class CodeStepResult(BaseModel):
 
     output: Any = None
     attempt: int = 1
+
+
+PipelineRunRequest.model_rebuild()

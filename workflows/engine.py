@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         CostLedger,
         PipelineResult,
         ResolvedPipeline,
+        ResumeState,
         StepError,
         StepResult,
         StepStatus,
@@ -30,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operator import OperatorDesk
     from workflows.steps import EXECUTORS, StepOutcome
     from workflows.steps.approval import REJECTED
+
+PENDING = StepStatus.PENDING
 
 
 class PipelineRun:
@@ -41,6 +44,7 @@ class PipelineRun:
         pipeline_input: dict[str, Any],
         result: PipelineResult,
         on_change: Callable[[], None],
+        deselected: dict[str, str] | None = None,
     ) -> None:
         self.resolved = resolved
         spec = self.spec = resolved.spec
@@ -48,7 +52,7 @@ class PipelineRun:
         self.result = result
         self._on_change = on_change
         self._deps = effective_dependencies(spec.steps)
-        self._deselected: dict[str, str] = {}
+        self._deselected: dict[str, str] = dict(deselected or {})
         self._failing_fast = False
         self._cancel_reason: str | None = None
         self.stop_reason = "the run was cancelled"
@@ -56,17 +60,23 @@ class PipelineRun:
         """An operator aborted a step: the run stops as if failing fast."""
         self.desk = OperatorDesk(on_change)
         """Why the remaining steps are skipped if the run is stopped from outside."""
-        for step in spec.steps:
-            result.steps[step.id] = StepResult(id=step.id, kind=step.kind)
+        for step in spec.steps:  # a continued run already has the records of the settled steps
+            result.steps.setdefault(step.id, StepResult(id=step.id, kind=step.kind))
+        self.continue_as_new = False
+        """Set when the history grew long: the run stops starting steps and continues as new."""
 
     # -- scheduling ------------------------------------------------------------------------
     async def execute(self) -> None:
         """Run every step; returns when all have settled."""
-        pending = [step.id for step in self.spec.steps]
+        pending = [s.id for s in self.spec.steps if self.result.steps[s.id].status is PENDING]
         running: dict[str, asyncio.Task[StepResult]] = {}
         try:
             while True:
-                self._start_ready(pending, running)
+                if not self.continue_as_new and workflow.info().is_continue_as_new_suggested():
+                    self.continue_as_new = True
+                    workflow.logger.info("history is long: draining steps to continue as new")
+                if not self.continue_as_new:
+                    self._start_ready(pending, running)
                 if not running:
                     break
                 done, _ = await workflow.wait(
@@ -172,6 +182,12 @@ class PipelineRun:
         if len(ends) == 1:
             return self.result.steps[ends[0]].output
         return {step_id: self.result.steps[step_id].output for step_id in ends}
+
+    def resume_state(self) -> ResumeState:
+        """The state a continued run carries: settled steps, ledger and routing decisions."""
+        return ResumeState(
+            resolved=self.resolved, result=self.result, deselected=dict(self._deselected)
+        )
 
     def changed(self) -> None:
         """Publish the run's state (query and Web UI details) after an executor updated it."""

@@ -67,6 +67,36 @@ class PipelineWorkflow:
 
     @workflow.run
     async def run(self, request: PipelineRunRequest) -> PipelineResult:
+        resume = request.resume
+        if resume is None:
+            resolved = await self._start(request)
+        else:  # a continuation: the spec and the settled steps come from the previous run
+            self._result = resume.result.model_copy(update={"run_id": workflow.info().run_id})
+            resolved = resume.resolved
+        result = self._result
+        if result is None:  # unreachable: both branches above set it; keeps the type checker honest
+            raise ApplicationError("internal: the run has no result record", non_retryable=True)
+        spec = resolved.spec
+        pipeline_run = self._run = PipelineRun(
+            resolved,
+            request.input,
+            result,
+            self._publish,
+            deselected=resume.deselected if resume else None,
+        )
+        self._publish()
+        if spec.timeout is None:
+            await pipeline_run.execute()
+        else:
+            await self._execute_with_deadline(pipeline_run, spec.timeout)
+        if pipeline_run.continue_as_new:
+            workflow.continue_as_new(
+                request.model_copy(update={"resume": pipeline_run.resume_state()})
+            )
+        return self._finish(pipeline_run)
+
+    async def _start(self, request: PipelineRunRequest) -> ResolvedPipeline:
+        """A new run: its result record, then the resolved and validated pipeline."""
         info = workflow.info()
         name = (
             request.pipeline
@@ -83,15 +113,8 @@ class PipelineWorkflow:
         if request.budget is not None:
             budget = tighter(resolved.spec.budget, request.budget)
             resolved.spec = resolved.spec.model_copy(update={"budget": budget})
-        spec = resolved.spec
-        self._result.pipeline = spec.name
-        pipeline_run = self._run = PipelineRun(resolved, request.input, self._result, self._publish)
-        self._publish()
-        if spec.timeout is None:
-            await pipeline_run.execute()
-        else:
-            await self._execute_with_deadline(pipeline_run, spec.timeout)
-        return self._finish(pipeline_run)
+        self._result.pipeline = resolved.spec.name
+        return resolved
 
     # -- operators and approvers (validated workflow updates) -----------------------------------
     @workflow.update(name=RETRY_STEP)
@@ -184,8 +207,10 @@ class PipelineWorkflow:
 
     async def _execute_with_deadline(self, pipeline_run: PipelineRun, timeout: timedelta) -> None:
         pipeline_run.stop_reason = f"the run's deadline of {timeout} passed"
+        started = pipeline_run.result.started_at or workflow.now()
+        left = timeout - (workflow.now() - started)  # a continued run keeps the first deadline
         try:
-            await asyncio.wait_for(pipeline_run.execute(), timeout.total_seconds())
+            await asyncio.wait_for(pipeline_run.execute(), max(left.total_seconds(), 0.001))
         except TimeoutError:
             result = pipeline_run.result
             result.status = RunStatus.FAILED
