@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,9 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
-from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed
+from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed, StepStatus
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.names import PIPELINE_WORKFLOW
 from taskagent.results import PipelineResult
@@ -90,6 +93,44 @@ async def start(
         result_type=PipelineResult,
         execution_timeout=execution_timeout,
     )
+
+
+async def wait_for_step(
+    handle: WorkflowHandle[Any, Any], step: str, status: StepStatus, timeout: float = 30
+) -> PipelineResult:
+    """Poll the progress query until `step` has `status`; the progress at that moment."""
+
+    async def reached() -> bool:
+        try:
+            progress = await handle.query("progress", result_type=PipelineResult)
+        except RPCError:  # no worker has picked the run up yet
+            return False
+        record = progress.steps.get(step)
+        return record is not None and record.status is status
+
+    await eventually(reached, timeout)
+    return await handle.query("progress", result_type=PipelineResult)
+
+
+@contextmanager
+def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """worker.py as a separate process, killed at the end if still running."""
+    process = subprocess.Popen(
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        env={**os.environ, **env_vars},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(30)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 async def failed_result(handle: WorkflowHandle[Any, PipelineResult]) -> PipelineResult:

@@ -7,7 +7,15 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
 from taskagent import Pipeline, PipelineResult, StepStatus
-from tests.support import CANCELLED, eventually, probes, running_worker, start, unique
+from tests.support import (
+    CANCELLED,
+    eventually,
+    probes,
+    running_worker,
+    start,
+    unique,
+    wait_for_step,
+)
 from tests.test_operator import wait_until_waiting
 
 
@@ -22,12 +30,7 @@ async def test_cancelling_a_run_cancels_in_flight_steps(env, task_queue):
     async with running_worker(env.client, probes, task_queue):
         handle = await start(env.client, task_queue, pipeline)
 
-        async def held_running() -> bool:
-            progress = await handle.query("progress", result_type=PipelineResult)
-            held = progress.steps.get("held")
-            return held is not None and held.status is StepStatus.RUNNING
-
-        await eventually(held_running)
+        await wait_for_step(handle, "held", StepStatus.RUNNING)
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as caught:
             await handle.result()

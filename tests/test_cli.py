@@ -14,7 +14,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from taskagent.results import PipelineResult
-from tests.support import ROOT, binary, example_registry, running_worker, unique
+from tests.support import ROOT, binary, example_registry, running_worker, unique, worker_process
 
 
 def temporal_cli(env, *args: str) -> subprocess.CompletedProcess[str]:
@@ -160,15 +160,7 @@ async def test_worker_and_starter_end_to_end(env):
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "TASKAGENT_TASK_QUEUE": queue,
     }
-    worker = subprocess.Popen(
-        [sys.executable, "worker.py"],
-        cwd=ROOT,
-        env={**os.environ, **settings},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with worker_process(settings) as worker:
         run = starter(
             "run",
             "ticket_triage",
@@ -192,7 +184,6 @@ async def test_worker_and_starter_end_to_end(env):
         failing = starter("run", "ticket_triage", "--input", '{"text": ""}', extra_env=settings)
         assert failing.returncode == 2
         assert "input.text" in failing.stderr
-    finally:
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=40)
     assert worker.returncode == 0, output

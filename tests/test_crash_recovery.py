@@ -7,11 +7,9 @@ every request and every execution.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +21,6 @@ from taskagent import Pipeline, PipelineResult, StepStatus
 from tests.fake_llm import FakeLLM
 from tests.support import (
     CALLS,
-    ROOT,
     binary,
     event,
     eventually,
@@ -31,37 +28,23 @@ from tests.support import (
     running_worker,
     start,
     unique,
+    wait_for_step,
+    worker_process,
 )
 
 
-@contextmanager
-def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [sys.executable, "worker.py"],
-        cwd=ROOT,
-        env={**os.environ, **env_vars},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
-
-
-async def wait_for_status(handle, step: str, status: StepStatus, timeout: float = 30) -> None:
-    async def reached() -> bool:
-        try:
-            progress = await handle.query("progress", result_type=PipelineResult)
-        except Exception:  # no worker is polling yet: keep waiting
-            return False
-        record = progress.steps.get(step)
-        return record is not None and record.status is status
-
-    await eventually(reached, timeout=timeout)
+def crash_settings(env, queue: str, llm: FakeLLM, folder: Path) -> dict[str, str]:
+    """A worker process serving tests/crash_module.py against the fake LLM."""
+    return {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TASKAGENT_TASK_QUEUE": queue,
+        "TASKAGENT_MODULES": "tests.crash_module",
+        "TASKAGENT_PIPELINE_DIR": str(folder / "none"),
+        "TASKAGENT_PAYLOAD_DIR": str(folder / "payloads"),
+        "OPENAI_API_KEY": "crash-test-key",
+        "OPENAI_BASE_URL": llm.openai_base_url,
+        "CRASH_TEST_DIR": str(folder),
+    }
 
 
 def script(llm: FakeLLM) -> None:
@@ -80,18 +63,10 @@ async def test_sigkill_worker_mid_run_then_a_new_worker_finishes_it(env, tmp_pat
     queue = unique("crash")
     async with FakeLLM() as llm:
         script(llm)
-        settings = {
-            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-            "TASKAGENT_TASK_QUEUE": queue,
-            "TASKAGENT_MODULES": "tests.crash_module",
-            "TASKAGENT_PIPELINE_DIR": str(tmp_path / "none"),
-            "OPENAI_API_KEY": "crash-test-key",
-            "OPENAI_BASE_URL": llm.openai_base_url,
-            "CRASH_TEST_DIR": str(tmp_path),
-        }
+        settings = crash_settings(env, queue, llm, tmp_path)
         with worker_process(settings) as first:
             handle = await start(env.client, queue, "crash_test", {})
-            await wait_for_status(handle, "gate", StepStatus.RUNNING)
+            await wait_for_step(handle, "gate", StepStatus.RUNNING)
             first.send_signal(signal.SIGKILL)
             await asyncio.to_thread(first.wait, 10)
         assert len(llm.openai.requests) == 3 and runs(tmp_path, "tool") == 1
@@ -110,18 +85,10 @@ async def test_sigterm_drains_the_in_flight_activity(env, tmp_path):
     queue = unique("drain")
     async with FakeLLM() as llm:
         script(llm)
-        settings = {
-            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-            "TASKAGENT_TASK_QUEUE": queue,
-            "TASKAGENT_MODULES": "tests.crash_module",
-            "TASKAGENT_PIPELINE_DIR": str(tmp_path / "none"),
-            "OPENAI_API_KEY": "crash-test-key",
-            "OPENAI_BASE_URL": llm.openai_base_url,
-            "CRASH_TEST_DIR": str(tmp_path),
-        }
+        settings = crash_settings(env, queue, llm, tmp_path)
         with worker_process(settings) as worker:
             handle = await start(env.client, queue, "crash_test", {})
-            await wait_for_status(handle, "gate", StepStatus.RUNNING)
+            await wait_for_step(handle, "gate", StepStatus.RUNNING)
             worker.send_signal(signal.SIGTERM)
             (tmp_path / "open").touch()  # the activity finishes during the drain
             output, _ = await asyncio.to_thread(worker.communicate, None, 40)
@@ -193,7 +160,7 @@ async def test_dev_server_killed_mid_run_and_restarted_on_its_database(tmp_path)
         client = await connect(port)
         async with running_worker(client, probes, queue):
             handle = await start(client, queue, pipeline)
-            await wait_for_status(handle, "held", StepStatus.RUNNING)
+            await wait_for_step(handle, "held", StepStatus.RUNNING)
             server.send_signal(signal.SIGKILL)
             await asyncio.to_thread(server.wait, 10)
             with dev_server(database, port):

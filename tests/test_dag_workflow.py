@@ -12,12 +12,12 @@ from taskagent import Pipeline, PipelineResult, StepStatus
 from tests.support import (
     INTERVALS,
     event,
-    eventually,
     failed_result,
     probes,
     running_worker,
     start,
     unique,
+    wait_for_step,
 )
 
 
@@ -107,12 +107,7 @@ async def test_progress_query_shows_live_status(env, task_queue):
     async with running_worker(env.client, probes, task_queue):
         handle = await start(env.client, task_queue, pipeline)
 
-        async def held_is_running() -> bool:
-            progress = await handle.query("progress", result_type=PipelineResult)
-            held = progress.steps.get("held")
-            return held is not None and held.status is StepStatus.RUNNING
-
-        await eventually(held_is_running)
+        await wait_for_step(handle, "held", StepStatus.RUNNING)
         progress = await handle.query("progress", result_type=PipelineResult)
         assert progress.status.value == "RUNNING"
         assert progress.steps["first"].status is StepStatus.COMPLETED

@@ -18,12 +18,12 @@ from taskagent.operator import AbortStep, ApprovalDecision, OperatorReply, Retry
 from tests.support import (
     CALLS,
     binary,
-    eventually,
     failed_result,
     probes,
     running_worker,
     start,
     unique,
+    wait_for_step,
 )
 from tests.test_cli import starter, temporal_cli
 from workflows import PipelineWorkflow
@@ -32,13 +32,7 @@ DAY = timedelta(days=1)
 
 
 async def wait_until_waiting(handle: WorkflowHandle, step: str) -> PipelineResult:
-    async def waiting() -> bool:
-        progress = await handle.query("progress", result_type=PipelineResult)
-        record = progress.steps.get(step)
-        return record is not None and record.status is StepStatus.WAITING
-
-    await eventually(waiting)
-    return await handle.query("progress", result_type=PipelineResult)
+    return await wait_for_step(handle, step, StepStatus.WAITING)
 
 
 def paused_pipeline(name: str) -> Pipeline:
