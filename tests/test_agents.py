@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from taskagent import Pipeline, PipelineResult, Registry, StepStatus
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
+from taskagent.operator import RetryStep
 from tests.fake_llm import FakeLLM
-from tests.support import example_registry, failed_result, running_worker, start
+from tests.support import example_registry, failed_result, running_worker, start, wait_for_step
 
 FAST_RETRY = {"max_attempts": 3, "initial_interval": 0.05}
 
@@ -326,3 +327,21 @@ async def test_child_pipeline_costs_count_against_the_parent_budget(env, task_qu
     assert result.cost.by_model["offline:default"].calls == 1
     assert result.steps["child"].usage.calls == 1
     assert result.steps["after"].error.type == "BudgetExceeded"
+
+
+async def test_operator_retries_a_paused_agent_with_another_model(env, task_queue):
+    async with harness(env, task_queue) as h:
+        h.llm.openai.fail(401, "Incorrect API key provided")
+        pipeline = Pipeline("switch_model", model="openai:gpt-test", on_error="pause").agent(
+            "judge", "Judge.", retry=FAST_RETRY
+        )
+        handle = await h.run(pipeline)
+        paused = await wait_for_step(handle, "judge", StepStatus.WAITING)
+        assert paused.steps["judge"].error.type == "unauthorized"
+        await handle.execute_update(
+            "retry_step", RetryStep(step="judge", model="offline:default", by="ops")
+        )
+        result = await handle.result()
+    assert result.steps["judge"].status is StepStatus.COMPLETED
+    assert set(result.cost.by_model) == {"offline:default"}  # the 401 answer cost nothing
+    assert len(h.llm.openai.requests) == 1

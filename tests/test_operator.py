@@ -267,3 +267,28 @@ async def test_starter_approves_and_records_a_replayable_history(env, task_queue
     replayer = Replayer(workflows=[PipelineWorkflow], data_converter=pydantic_data_converter)
     history = WorkflowHistory.from_json(handle.id, out.read_text())
     assert (await replayer.replay_workflow(history)).replay_failure is None
+
+
+async def test_retry_with_a_changed_input(env, task_queue):
+    pipeline = Pipeline("fix_input", on_error="pause").code("sum", "add", input={"a": "x", "b": 1})
+    async with running_worker(env.client, probes, task_queue):
+        handle = await start(env.client, task_queue, pipeline)
+        paused = await wait_until_waiting(handle, "sum")
+        assert paused.steps["sum"].error.type == "InvalidStepInput"
+        await handle.execute_update("retry_step", RetryStep(step="sum", input={"a": 2, "b": 3}))
+        result = await handle.result()
+    assert result.steps["sum"].output == 5.0
+
+
+async def test_approval_survives_a_worker_restart(env, task_queue):
+    async with running_worker(env.client, probes, task_queue):
+        handle = await start(env.client, task_queue, approval_pipeline(), {"amount": 8})
+        await wait_until_waiting(handle, "approve")
+    # The first worker is gone; a new one picks the waiting run up from its history.
+    async with running_worker(env.client, probes, task_queue):
+        await handle.execute_update(
+            "decide_approval", ApprovalDecision(step="approve", approved=True, by="night shift")
+        )
+        result = await handle.result()
+    assert result.steps["approve"].output["by"] == "night shift"
+    assert result.steps["pay"].output == {"amount": 8}
