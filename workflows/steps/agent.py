@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from taskagent.errors import PAYLOAD_TOO_LARGE
     from taskagent.llm.checking import check_answer
     from taskagent.llm.prompts import correction_message, router_goal, router_schema, task_messages
     from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, ToolCall
@@ -175,7 +176,7 @@ class AgentLoop:
         size = sum(len(m.content or "") + len(str(m.tool_calls)) for m in messages)
         if size > MAX_REQUEST_CHARS:
             raise StepExecutionError(
-                "PayloadTooLarge",
+                PAYLOAD_TOO_LARGE,
                 f"the conversation of step {self.key!r} has grown to {size} characters, over the "
                 f"{MAX_REQUEST_CHARS} that one model call may carry through Temporal; make the "
                 "tools return less, or lower max_tool_rounds",
