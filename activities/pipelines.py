@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from taskagent.errors import invalid_pipeline
-from taskagent.llm.prompts import router_schema
 from taskagent.names import RESOLVE_PIPELINE_ACTIVITY
 from taskagent.registry import Registry
 from taskagent.results import ResolvedPipeline, ResolvedTool, ResolveRequest
-from taskagent.spec import AgentStep, CodeStep, ParallelStep, PipelineSpec, RouterStep, StepBase
-from taskagent.validation import SpecError, check_input, validate_pipeline
+from taskagent.spec import AgentStep, CodeStep, ParallelStep, PipelineSpec, StepBase
+from taskagent.validation import SpecError, check_input, step_output_schema, validate_pipeline
 
 
 class PipelineActivities:
@@ -44,7 +41,7 @@ class PipelineActivities:
         spec = spec.model_copy(update={"model": spec.model or self._default_model})
         resolved = ResolvedPipeline(spec=spec)
         for key, step in _keyed_steps(spec):
-            schema = self._output_schema(step)
+            schema = step_output_schema(step, self._registry)
             if schema is not None:
                 resolved.output_schemas[key] = schema
         for step in spec.all_steps():
@@ -65,17 +62,6 @@ class PipelineActivities:
                 if schema is not None:
                     resolved.schemas[step.output_schema] = schema
         return resolved
-
-    def _output_schema(self, step: StepBase) -> dict[str, Any] | None:
-        if isinstance(step, CodeStep):
-            function = self._registry.get_function(step.function)
-            return function.output_schema() if function is not None else None
-        if isinstance(step, AgentStep):
-            schema = step.output_schema
-            return self._registry.model_schema(schema) if isinstance(schema, str) else schema
-        if isinstance(step, RouterStep):
-            return router_schema(list(step.choices))
-        return None
 
 
 def _keyed_steps(spec: PipelineSpec) -> list[tuple[str, StepBase]]:

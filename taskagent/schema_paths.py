@@ -1,8 +1,11 @@
-"""Whether a path of fields can exist in data described by a JSON Schema."""
+"""JSON Schema helpers: the errors of a value, and whether a path of fields can exist."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import jsonschema
 
 from taskagent.expressions import Path
 
@@ -59,3 +62,10 @@ def _resolve_ref(root: dict[str, Any] | None, node: dict[str, Any] | None) -> di
             target = target.get(part) if isinstance(target, dict) else None
         node = target
     return node
+
+
+def schema_errors(schema: Mapping[str, Any], value: Any) -> list[tuple[str, str]]:
+    """(dotted path, message) for each way `value` violates `schema`, in path order."""
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    found = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+    return [(".".join(str(p) for p in e.absolute_path), e.message) for e in found]

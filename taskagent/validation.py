@@ -19,7 +19,8 @@ from taskagent.expressions import (
 from taskagent.functions import FunctionInfo
 from taskagent.graph import ancestors, effective_dependencies, find_cycle
 from taskagent.llm.prompts import router_schema
-from taskagent.schema_paths import schema_problem
+from taskagent.llm.refs import PROVIDERS, parse_model
+from taskagent.schema_paths import schema_errors, schema_problem
 from taskagent.spec import (
     STEP_KINDS,
     AgentStep,
@@ -37,7 +38,6 @@ from taskagent.spec import (
 
 _STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Step)
 BUILTIN_MERGES = ("object", "list", "update")
-PROVIDERS = ("openai", "gemini", "offline")
 APPROVAL_OUTPUT_SCHEMA = {
     "type": "object",
     "properties": {name: {} for name in ("approved", "comment", "payload", "by", "timed_out")},
@@ -102,10 +102,9 @@ def check_input(spec: PipelineSpec, value: Any) -> list[Problem]:
     """Problems of a pipeline input against the spec's input schema."""
     if spec.input_schema is None:
         return []
-    validator = jsonschema.validators.validator_for(spec.input_schema)(spec.input_schema)
     return [
-        Problem("input" + "".join(f".{p}" for p in error.absolute_path), error.message)
-        for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        Problem(f"input.{path}" if path else "input", message)
+        for path, message in schema_errors(spec.input_schema, value)
     ]
 
 
@@ -206,7 +205,7 @@ class _Checker:
         if cycle:
             self.add(location, "dependency cycle: " + " -> ".join(cycle))
         for step in steps:
-            scope.schemas[step.id] = self._output_schema(step)
+            scope.schemas[step.id] = step_output_schema(step, self.catalog)
         for step in steps:
             visible = ancestors(deps, step.id) if not cycle else set(known)
             self._check_step(step, scope, visible, _join(location, f"step {step.id!r}"))
@@ -255,8 +254,9 @@ class _Checker:
                     self.add(f"{where}.tools", f"unknown tool {tool!r}{_suggest(tool, names)}")
 
     def _check_model_ref(self, model: str, where: str) -> None:
-        provider, _, name = model.partition(":")
-        if not name or provider not in PROVIDERS:
+        try:
+            parse_model(model)
+        except ValueError:
             self.add(
                 where,
                 f"model {model!r} must be provider:model, with provider one of "
@@ -353,26 +353,28 @@ class _Checker:
         if problem:
             self.add(where, f"{text!r}: the output of step {step_id!r} {problem}")
 
-    def _output_schema(self, step: StepBase) -> dict[str, Any] | None:
-        if isinstance(step, CodeStep) and self.catalog is not None:
-            info = self.catalog.get_function(step.function)
-            return info.output_schema() if info else None
-        if isinstance(step, SwitchStep):
-            return SWITCH_OUTPUT_SCHEMA
-        if isinstance(step, AgentStep):
-            if isinstance(step.output_schema, dict):
-                return step.output_schema
-            if isinstance(step.output_schema, str) and self.catalog is not None:
-                return self.catalog.model_schema(step.output_schema)
-            return {"type": "string"} if step.output_schema is None else None
-        if isinstance(step, RouterStep):
-            return router_schema(list(step.choices))
-        if isinstance(step, ApprovalStep):
-            return APPROVAL_OUTPUT_SCHEMA
-        if isinstance(step, ParallelStep) and step.merge == "object":
-            properties = {b.id: self._output_schema(b) or {} for b in step.branches}
-            return {"type": "object", "properties": properties}
-        return None
+
+def step_output_schema(step: StepBase, catalog: Catalog | None) -> dict[str, Any] | None:
+    """The JSON Schema of a step's output, where it is known."""
+    if isinstance(step, CodeStep) and catalog is not None:
+        info = catalog.get_function(step.function)
+        return info.output_schema() if info else None
+    if isinstance(step, SwitchStep):
+        return SWITCH_OUTPUT_SCHEMA
+    if isinstance(step, AgentStep):
+        if isinstance(step.output_schema, dict):
+            return step.output_schema
+        if isinstance(step.output_schema, str) and catalog is not None:
+            return catalog.model_schema(step.output_schema)
+        return {"type": "string"} if step.output_schema is None else None
+    if isinstance(step, RouterStep):
+        return router_schema(list(step.choices))
+    if isinstance(step, ApprovalStep):
+        return APPROVAL_OUTPUT_SCHEMA
+    if isinstance(step, ParallelStep) and step.merge == "object":
+        properties = {b.id: step_output_schema(b, catalog) or {} for b in step.branches}
+        return {"type": "object", "properties": properties}
+    return None
 
 
 def _maybe_schema(data: Any) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operator import OperatorDesk
     from workflows.steps import EXECUTORS, StepOutcome
     from workflows.steps.approval import REJECTED
+    from workflows.steps.code import retry_policy
 
 PENDING = StepStatus.PENDING
 
@@ -56,10 +58,10 @@ class PipelineRun:
         self._failing_fast = False
         self._cancel_reason: str | None = None
         self.stop_reason = "the run was cancelled"
+        """Why the remaining steps are skipped if the run is stopped from outside."""
         self.aborted = False
         """An operator aborted a step: the run stops as if failing fast."""
         self.desk = OperatorDesk(on_change)
-        """Why the remaining steps are skipped if the run is stopped from outside."""
         for step in spec.steps:  # a continued run already has the records of the settled steps
             result.steps.setdefault(step.id, StepResult(id=step.id, kind=step.kind))
         self.continue_as_new = False
@@ -86,7 +88,7 @@ class PipelineRun:
                 records = [running.pop(step_id).result() for step_id in finished]
                 failed = [r.id for r in records if r.status is StepStatus.FAILED]
                 if failed and self._fails_fast():
-                    await self._fail_fast(failed[0], pending, running)
+                    await self._cancel(running, pending, f"step {failed[0]!r} failed (fail_fast)")
         except asyncio.CancelledError:
             await self._cancel(running, pending, self.stop_reason)
             raise
@@ -135,12 +137,6 @@ class PipelineRun:
     def _fails_fast(self) -> bool:
         fail_fast = self.spec.on_failure is FailurePolicy.FAIL_FAST or self.aborted
         return fail_fast and not self._failing_fast
-
-    async def _fail_fast(
-        self, failed: str, pending: list[str], running: dict[str, asyncio.Task[StepResult]]
-    ) -> None:
-        self._failing_fast = True
-        await self._cancel(running, pending, f"step {failed!r} failed (fail_fast)")
 
     async def _cancel(
         self, running: dict[str, asyncio.Task[StepResult]], pending: list[str], reason: str
@@ -351,6 +347,10 @@ class PipelineRun:
     def step_timeout(self, step: StepBase) -> timedelta | None:
         return step.timeout or self.spec.defaults.timeout
 
+    def step_retry(self, step: StepBase) -> RetryPolicy:
+        """Temporal's retry policy for the step's activities: its own, or the pipeline default."""
+        return retry_policy(step.retry or self.spec.defaults.retry)
+
     def _settle(
         self,
         record: StepResult,
@@ -362,16 +362,21 @@ class PipelineRun:
         record.status = status
         record.reason = reason
         record.error = error
-        record.finished_at = workflow.now()
-        if record.started_at is not None:
-            delta = record.finished_at - record.started_at
-            record.duration_ms = round(delta.total_seconds() * 1000, 3)
+        stamp_finish(record)
         if status is StepStatus.SKIPPED:
             workflow.logger.info("step skipped", extra={"step": record.id, "reason": reason})
         self._on_change()
 
 
 _UNSET: Any = object()
+
+
+def stamp_finish(record: StepResult | PipelineResult) -> None:
+    """Set the finish time, and the duration since the start, of a step's or a run's record."""
+    record.finished_at = workflow.now()
+    if record.started_at is not None:
+        delta = record.finished_at - record.started_at
+        record.duration_ms = round(delta.total_seconds() * 1000, 3)
 
 
 def _retried(step: StepBase, decision: RetryStep, override: Any) -> tuple[StepBase, Any]:

@@ -7,10 +7,9 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    import jsonschema
-
     from taskagent.operator import AbortStep, ApprovalDecision, RetryStep, SkipStep
     from taskagent.results import StepError, StepResult, StepStatus
+    from taskagent.schema_paths import schema_errors
 
 Decision = RetryStep | SkipStep | AbortStep | ApprovalDecision
 
@@ -68,10 +67,6 @@ def check_payload(schema: dict[str, Any] | None, value: Any, what: str) -> None:
     """Raise ValueError (which rejects the update) when `value` does not fit `schema`."""
     if schema is None:
         return
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = [
-        f"{'.'.join(str(p) for p in e.absolute_path) or what}: {e.message}"
-        for e in validator.iter_errors(value)
-    ]
+    errors = [f"{path or what}: {message}" for path, message in schema_errors(schema, value)]
     if errors:
         raise ValueError(f"{what} does not match the step's schema: " + "; ".join(errors))

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import INVALID_PIPELINE, PIPELINE_FAILED, invalid_pipeline, non_retryable
+    from taskagent.llm.refs import parse_model
     from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY, RESOLVE_PIPELINE_ACTIVITY
     from taskagent.operator import (
         ABORT_STEP,
@@ -33,13 +34,8 @@ with workflow.unsafe.imports_passed_through():
         RunStatus,
     )
     from taskagent.spec import Budget
-    from workflows.engine import PipelineRun
+    from workflows.engine import PipelineRun, stamp_finish
     from workflows.operator import check_payload
-
-
-def _is_model_ref(model: str) -> bool:
-    provider, _, name = model.partition(":")
-    return bool(name) and provider in ("openai", "gemini", "offline")
 
 
 def tighter(own: Budget | None, parent: Budget) -> Budget:
@@ -126,8 +122,8 @@ class PipelineWorkflow:
     @retry_step.validator
     def _check_retry(self, request: RetryStep) -> None:
         self._paused(request.step)
-        if request.model is not None and not _is_model_ref(request.model):
-            raise ValueError(f"model {request.model!r} must be provider:model")
+        if request.model is not None:
+            parse_model(request.model)  # a ValueError naming the problem rejects the update
 
     @workflow.update(name=SKIP_STEP)
     async def skip_step(self, request: SkipStep) -> OperatorReply:
@@ -214,7 +210,7 @@ class PipelineWorkflow:
         except TimeoutError:
             result = pipeline_run.result
             result.status = RunStatus.FAILED
-            self._stamp_finish(result)
+            stamp_finish(result)
             self._publish()
             raise non_retryable(
                 f"pipeline {pipeline_run.spec.name!r} did not finish within {timeout}",
@@ -225,7 +221,7 @@ class PipelineWorkflow:
     def _finish(self, pipeline_run: PipelineRun) -> PipelineResult:
         result = pipeline_run.result
         result.output = pipeline_run.final_output()
-        self._stamp_finish(result)
+        stamp_finish(result)
         failed = result.failed_steps()
         result.status = RunStatus.FAILED if failed else RunStatus.COMPLETED
         self._publish()
@@ -241,13 +237,6 @@ class PipelineWorkflow:
                 result.model_dump(mode="json"),
             )
         return result
-
-    @staticmethod
-    def _stamp_finish(result: PipelineResult) -> None:
-        result.finished_at = workflow.now()
-        if result.started_at is not None:
-            delta = result.finished_at - result.started_at
-            result.duration_ms = round(delta.total_seconds() * 1000, 3)
 
     def _publish(self) -> None:
         if self._result is not None:

@@ -32,18 +32,19 @@ if TYPE_CHECKING:
         classify_openai_error,
         parse_retry_after,
     )
-    from taskagent.llm.factory import PROVIDERS, ProviderFactory, ProviderSettings, parse_model
+    from taskagent.llm.factory import ProviderFactory, ProviderSettings
     from taskagent.llm.offline import OfflineProvider, schema_instance
+    from taskagent.llm.refs import PROVIDERS, parse_model
 
 _LAZY = {
     "classify_error": "errors",
     "classify_gemini_error": "errors",
     "classify_openai_error": "errors",
     "parse_retry_after": "errors",
-    "PROVIDERS": "factory",
+    "PROVIDERS": "refs",
     "ProviderFactory": "factory",
     "ProviderSettings": "factory",
-    "parse_model": "factory",
+    "parse_model": "refs",
     "OfflineProvider": "offline",
     "schema_instance": "offline",
 }

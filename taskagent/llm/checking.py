@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
 from pydantic import ValidationError
 
 from taskagent.llm.parsing import ParseError, extract_json
+from taskagent.schema_paths import schema_errors
 
 
 def check_answer(content: str | None, schema: Mapping[str, Any] | None) -> tuple[Any, list[str]]:
@@ -25,11 +25,7 @@ def check_answer(content: str | None, schema: Mapping[str, Any] | None) -> tuple
         data = extract_json(content)
     except ParseError as err:
         return None, [str(err)]
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = [
-        f"{_path(error.absolute_path)}: {error.message}"
-        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    ]
+    errors = [f"{path or 'output'}: {message}" for path, message in schema_errors(schema, data)]
     return (None, errors) if errors else (data, [])
 
 

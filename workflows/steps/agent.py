@@ -199,7 +199,7 @@ class AgentLoop:
             ModelCallRequest(request=request, step_id=self.key),
             start_to_close_timeout=self.pipeline.step_timeout(self.step) or MODEL_CALL_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=retry_policy(self.step.retry or self.pipeline.spec.defaults.retry),
+            retry_policy=self.pipeline.step_retry(self.step),
             summary=f"{self.key} · {self.model} · attempt {self.attempt} · call {self.calls}",
             result_type=ModelCallResult,
         )
@@ -281,7 +281,7 @@ class AgentLoop:
                 CodeStepRequest(function=name, input=output, step_id=f"{self.key}/{name}"),
                 start_to_close_timeout=self.pipeline.step_timeout(self.step)
                 or DEFAULT_ATTEMPT_TIMEOUT,
-                retry_policy=retry_policy(self.step.retry or self.pipeline.spec.defaults.retry),
+                retry_policy=self.pipeline.step_retry(self.step),
                 summary=f"{self.key} · validate {name}",
                 result_type=CodeStepResult,
             )

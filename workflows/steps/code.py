@@ -39,7 +39,7 @@ async def run_code_step(run: PipelineRun, step: CodeStep, key: str, value: Any) 
     options: dict[str, Any] = {
         "start_to_close_timeout": timeout or DEFAULT_ATTEMPT_TIMEOUT,
         "schedule_to_close_timeout": timeout,
-        "retry_policy": retry_policy(step.retry or run.spec.defaults.retry),
+        "retry_policy": run.step_retry(step),
         "summary": f"{key} · {step.function}",
         "result_type": CodeStepResult,
     }

@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.spec import ParallelStep
     from workflows.failures import StepExecutionError
     from workflows.steps.base import StepOutcome
-    from workflows.steps.code import DEFAULT_ATTEMPT_TIMEOUT, retry_policy
+    from workflows.steps.code import DEFAULT_ATTEMPT_TIMEOUT
 
 if TYPE_CHECKING:
     from workflows.engine import PipelineRun
@@ -67,7 +67,7 @@ async def _merge(run: PipelineRun, step: ParallelStep, key: str, outputs: dict[s
         CODE_STEP_ACTIVITY,
         request,
         start_to_close_timeout=run.step_timeout(step) or DEFAULT_ATTEMPT_TIMEOUT,
-        retry_policy=retry_policy(step.retry or run.spec.defaults.retry),
+        retry_policy=run.step_retry(step),
         summary=f"{key} · merge {step.merge}",
         result_type=CodeStepResult,
     )
