@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import uuid
@@ -34,8 +35,8 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from taskagent.errors import INVALID_PIPELINE, PIPELINE_FAILED
-from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
+from taskagent.errors import ErrorType
+from taskagent.names import FULL_PROGRESS_QUERY, PIPELINE_WORKFLOW, PROGRESS_QUERY
 from taskagent.operator import (
     ABORT_STEP,
     DECIDE_APPROVAL,
@@ -49,7 +50,7 @@ from taskagent.operator import (
 )
 from taskagent.registry import Registry, RegistryError
 from taskagent.render import ICONS, progress_line, static_details, static_summary
-from taskagent.results import PipelineResult, PipelineRunRequest
+from taskagent.results import PipelineResult, PipelineRunRequest, RunProgress
 from taskagent.serialization import (
     SpecFileError,
     load_spec_file,
@@ -115,17 +116,17 @@ def resolve_target(args: argparse.Namespace, registry: Registry) -> tuple[Any, P
 
 
 # -- rendering -------------------------------------------------------------------------------
-def progress_table(result: PipelineResult) -> Table:
+def progress_table(result: PipelineResult | RunProgress) -> Table:
     table = Table(title=f"{result.pipeline} — {result.status.value} — {progress_line(result)}")
     for column in ("step", "status", "attempts", "ms", "tokens", "USD", "note"):
         table.add_column(column)
-    for step in result.steps.values():
+    for key, step in result.steps.items():
         note = step.error.message if step.error else step.reason or ""
         if step.cognitive_retries:
             note = f"{step.cognitive_retries} answer(s) corrected. {note}"
         usage = step.usage
         table.add_row(
-            step.id,
+            key,
             f"{ICONS[step.status]} {step.status.value}",
             str(step.attempts or ""),
             "" if step.duration_ms is None else f"{step.duration_ms:.0f}",
@@ -133,7 +134,7 @@ def progress_table(result: PipelineResult) -> Table:
             f"{usage.cost_usd:.6f}" if usage else "",
             note[:100],
         )
-    total = result.cost.total
+    total = result.cost.total if isinstance(result, PipelineResult) else result.cost
     if total.calls:
         table.caption = f"{total.calls} model calls · {total.tokens} tokens · ${total.cost_usd:.6f}"
     return table
@@ -195,7 +196,7 @@ async def follow(
             live.start()
         while not outcome.done():
             try:
-                progress = await handle.query(PROGRESS_QUERY, result_type=PipelineResult)
+                progress = await handle.query(PROGRESS_QUERY, result_type=RunProgress)
             except RPCError:
                 progress = None
             if progress and progress.steps:
@@ -218,12 +219,16 @@ async def follow(
 
 def report_failure(failure: WorkflowFailureError, as_json: bool, show_steps: bool = False) -> int:
     cause = failure.cause
-    if isinstance(cause, ApplicationError) and cause.type == PIPELINE_FAILED and cause.details:
+    if (
+        isinstance(cause, ApplicationError)
+        and cause.type == ErrorType.PIPELINE_FAILED
+        and cause.details
+    ):
         result = PipelineResult.model_validate(cause.details[0])
         print_result(result, as_json, show_steps)
         err.print(f"[red]FAILED[/red] {cause.message}")
         return EXIT_FAILED
-    if isinstance(cause, ApplicationError) and cause.type == INVALID_PIPELINE:
+    if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PIPELINE:
         err.print(f"[red]INVALID[/red] {cause.message}")
         return EXIT_INVALID
     err.print(f"[red]FAILED[/red] {cause.message if cause else failure}")
@@ -265,7 +270,7 @@ async def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         f"{settings.run_url(args.workflow_id, description.run_id)}"
     )
     if status == WorkflowExecutionStatus.RUNNING:
-        progress = await handle.query(PROGRESS_QUERY, result_type=PipelineResult)
+        progress = await handle.query(FULL_PROGRESS_QUERY, result_type=PipelineResult)
         print_result(progress, args.json)
         return EXIT_OK
     try:
@@ -323,8 +328,33 @@ async def cmd_record(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def step_task_event(history: WorkflowHistory, step: str) -> int:
-    """The id of the workflow task that started `step` (its activity or child is labelled)."""
+async def step_records(handle: WorkflowHandle[Any, PipelineResult]) -> dict[str, Any]:
+    """The step records of a run: from its result, its failure, or its progress query."""
+    description = await handle.describe()
+    if description.status == WorkflowExecutionStatus.COMPLETED:
+        return dict((await handle.result()).steps)
+    if description.status == WorkflowExecutionStatus.FAILED:
+        try:
+            await handle.result()
+        except WorkflowFailureError as failure:
+            cause = failure.cause
+            if isinstance(cause, ApplicationError) and cause.details:
+                with contextlib.suppress(ValueError):
+                    return dict(PipelineResult.model_validate(cause.details[0]).steps)
+    with contextlib.suppress(RPCError):  # a run stopped otherwise: ask a worker to replay it
+        return dict((await handle.query(PROGRESS_QUERY, result_type=RunProgress)).steps)
+    return {}
+
+
+def step_task_event(history: WorkflowHistory, step: str, start_event: int | None) -> int:
+    """The id of the WorkflowTaskCompleted event of the task that started `step`."""
+    if start_event is not None:
+        for event in history.events:
+            if event.event_id > start_event and event.HasField(
+                "workflow_task_completed_event_attributes"
+            ):
+                return event.event_id
+    # Runs recorded before steps kept their start event: find the step's labelled command.
     for event in history.events:
         summary = (
             event.user_metadata.summary.data.decode() if event.HasField("user_metadata") else ""
@@ -337,18 +367,21 @@ def step_task_event(history: WorkflowHistory, step: str) -> int:
             "start_child_workflow_execution_initiated_event_attributes",
         ):
             if event.HasField(kind):
-                return getattr(event, kind).workflow_task_completed_event_id
+                return int(getattr(event, kind).workflow_task_completed_event_id)
         if event.HasField("marker_recorded_event_attributes"):
-            return event.marker_recorded_event_attributes.workflow_task_completed_event_id
+            return int(event.marker_recorded_event_attributes.workflow_task_completed_event_id)
     raise UsageError(f"no step {step!r} started in this run (only steps that ran can be re-run)")
 
 
 async def cmd_rerun(args: argparse.Namespace, settings: Settings) -> int:
     """Reset a run to just before a step started: that step and what follows run again."""
     client = await connect(settings)
-    handle = client.get_workflow_handle(args.workflow_id)
+    handle = client.get_workflow_handle(args.workflow_id, result_type=PipelineResult)
     history = await handle.fetch_history()
-    event_id = step_task_event(history, args.step)
+    records = await step_records(handle)
+    record = records.get(args.step)
+    start_event = record.start_event if record is not None else None
+    event_id = step_task_event(history, args.step, start_event)
     run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
     response = await client.workflow_service.reset_workflow_execution(
         ResetWorkflowExecutionRequest(

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import with_heartbeats
-from taskagent.errors import (
-    INVALID_STEP_INPUT,
-    INVALID_STEP_OUTPUT,
-    PAYLOAD_TOO_LARGE,
-    UNKNOWN_FUNCTION,
-    StepFailed,
-    non_retryable,
-)
+from taskagent.errors import ErrorType, StepFailed, non_retryable
 from taskagent.functions import StepContext
 from taskagent.llm.checking import validation_errors
 from taskagent.names import CHECK_OUTPUT_ACTIVITY, CODE_STEP_ACTIVITY
@@ -45,14 +40,20 @@ class CodeActivities:
         if model is None:
             raise non_retryable(
                 f"output model {request.model!r} is not registered on this worker",
-                UNKNOWN_FUNCTION,
+                ErrorType.UNKNOWN_FUNCTION,
                 activity.info().attempt,
             )
         try:
-            value = model.model_validate(request.value)
+            value = await asyncio.to_thread(model.model_validate, request.value)
         except ValidationError as err:
-            return CheckOutputResult(errors=validation_errors(err))
-        return CheckOutputResult(output=value.model_dump(mode="json"))
+            return CheckOutputResult(errors=validation_errors(err), finished_at=_now())
+        except Exception as err:  # a validator that crashes is a bug to fix, not to retry
+            raise non_retryable(
+                f"a validator of output model {request.model!r} raised {type(err).__name__}: {err}",
+                ErrorType.VALIDATOR_ERROR,
+                activity.info().attempt,
+            ) from None
+        return CheckOutputResult(output=value.model_dump(mode="json"), finished_at=_now())
 
     @activity.defn(name=CODE_STEP_ACTIVITY)
     async def run(self, request: CodeStepRequest) -> CodeStepResult:
@@ -61,7 +62,7 @@ class CodeActivities:
         if function is None:
             raise non_retryable(
                 f"function {request.function!r} is not registered on this worker",
-                UNKNOWN_FUNCTION,
+                ErrorType.UNKNOWN_FUNCTION,
                 info.attempt,
             )
         try:
@@ -69,10 +70,16 @@ class CodeActivities:
         except ValidationError as err:
             raise non_retryable(
                 f"input of {request.function!r} is invalid: {_errors(err)}",
-                INVALID_STEP_INPUT,
+                ErrorType.INVALID_STEP_INPUT,
                 info.attempt,
             ) from None
-        context = StepContext(request.step_id, info.workflow_id, info.workflow_run_id, info.attempt)
+        context = StepContext(
+            request.step_id,
+            info.workflow_id,
+            info.workflow_run_id,
+            info.attempt,
+            key=request.idempotency_key,
+        )
         try:
             output = await with_heartbeats(
                 function.call(value, context), HEARTBEAT_EVERY, f"running {request.function}"
@@ -85,14 +92,16 @@ class CodeActivities:
             raise
         except Exception as err:
             raise ApplicationError(
-                f"{type(err).__name__}: {err}", info.attempt, type=type(err).__name__
+                f"function {request.function!r} raised {type(err).__name__}: {err}",
+                info.attempt,
+                type=type(err).__name__,
             ) from err
         try:
             checked = function.output_adapter.validate_python(output)
         except ValidationError as err:
             raise non_retryable(
                 f"output of {request.function!r} is invalid: {_errors(err)}",
-                INVALID_STEP_OUTPUT,
+                ErrorType.INVALID_STEP_OUTPUT,
                 info.attempt,
             ) from None
         output_data = function.output_adapter.dump_python(checked, mode="json")
@@ -103,10 +112,14 @@ class CodeActivities:
                     f"the output of {request.function!r} is {size / 1e6:.1f} MB, over what a "
                     "Temporal payload may carry; set TASKAGENT_PAYLOAD_DIR so that large outputs "
                     "are stored outside the history, or return a reference (a path, a URL)",
-                    PAYLOAD_TOO_LARGE,
+                    ErrorType.PAYLOAD_TOO_LARGE,
                     info.attempt,
                 )
-        return CodeStepResult(output=output_data, attempt=info.attempt)
+        return CodeStepResult(output=output_data, attempt=info.attempt, finished_at=_now())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _errors(err: ValidationError) -> str:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import with_heartbeats
-from taskagent.errors import non_retryable
+from taskagent.errors import ErrorType, non_retryable
 from taskagent.llm.factory import ProviderFactory, parse_model
 from taskagent.llm.pricing import PriceTable
+from taskagent.llm.prompts import with_output_section
 from taskagent.llm.types import ProviderError
 from taskagent.names import LLM_CALL_ACTIVITY
 from taskagent.results import ModelCallRequest, ModelCallResult
@@ -37,12 +38,12 @@ class LlmActivities:
             provider_name, model = parse_model(model_ref)
             provider = self._factory.get(provider_name)
         except ValueError as err:
-            raise non_retryable(str(err), "InvalidModel", attempt) from None
+            raise non_retryable(str(err), ErrorType.INVALID_MODEL, attempt) from None
         except ProviderError as err:
             raise provider_failure(err, attempt) from None
         try:
             response = await with_heartbeats(
-                provider.complete(request.request, model),
+                provider.complete(with_output_section(request.request), model),
                 self._heartbeat_every,
                 f"waiting for {model_ref}",
             )
@@ -70,7 +71,9 @@ class LlmActivities:
             tool_calls=len(response.tool_calls),
             attempt=attempt,
         )
-        return ModelCallResult(response=response, attempt=attempt, cost_usd=cost)
+        return ModelCallResult(
+            response=response, attempt=attempt, cost_usd=cost, finished_at=datetime.now(UTC)
+        )
 
 
 def provider_failure(err: ProviderError, attempt: int) -> ApplicationError:

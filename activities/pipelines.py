@@ -1,15 +1,24 @@
-"""Resolving what a run executes: a registered name or an inline spec, validated whole."""
+"""Resolving what a run executes: a registered name or an inline spec, validated whole.
+
+Validation is CPU work on data anyone may send, so it runs in a thread, never on the worker's
+event loop, and its own work is bounded (see taskagent.validation): no request can stop the
+worker. Strictness lives here, in an activity whose result is recorded; the workflow only decodes
+that result, leniently, so a stricter or looser deploy never changes a replay.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
 
-from taskagent.errors import invalid_pipeline
+from taskagent.errors import invalid_pipeline, invalid_request
+from taskagent.kinds import keyed_steps, kind_of, output_schema
 from taskagent.names import RESOLVE_PIPELINE_ACTIVITY
 from taskagent.registry import Registry
-from taskagent.results import ResolvedPipeline, ResolvedTool, ResolveRequest
-from taskagent.spec import AgentStep, CodeStep, ParallelStep, PipelineSpec, StepBase
-from taskagent.validation import SpecError, check_input, step_output_schema, validate_pipeline
+from taskagent.results import REQUEST_SHAPE, ResolvedPipeline, ResolvedTool, ResolveRequest
+from taskagent.spec import PipelineSpec
+from taskagent.validation import SpecError, check_input, validate_pipeline
 
 
 class PipelineActivities:
@@ -18,10 +27,19 @@ class PipelineActivities:
     def __init__(self, registry: Registry, default_model: str) -> None:
         self._registry = registry
         self._default_model = default_model
+        self._resolved: dict[str, ResolvedPipeline] = {}
 
     @activity.defn(name=RESOLVE_PIPELINE_ACTIVITY)
     async def resolve(self, request: ResolveRequest) -> ResolvedPipeline:
         """The validated spec of the run, or a non-retryable error naming every problem."""
+        return await asyncio.to_thread(self._resolve, request)
+
+    def _resolve(self, request: ResolveRequest) -> ResolvedPipeline:
+        if request.unknown_fields:
+            fields = ", ".join(repr(f) for f in request.unknown_fields)
+            raise invalid_request(
+                f"the request has unknown fields ({fields}); it takes {REQUEST_SHAPE}"
+            )
         try:
             if isinstance(request.pipeline, str):
                 spec = self._registry.get_pipeline(request.pipeline)
@@ -34,41 +52,44 @@ class PipelineActivities:
             lines = "\n".join(f"  - {p}" for p in problems)
             message = f"input of pipeline {spec.name!r} is invalid ({len(problems)} problems):\n"
             raise invalid_pipeline(message + lines, [str(p) for p in problems])
-        return self._resolved(spec)
-
-    def _resolved(self, spec: PipelineSpec) -> ResolvedPipeline:
-        """The spec with its default model fixed, plus the tools and schemas its agents use."""
-        spec = spec.model_copy(update={"model": spec.model or self._default_model})
-        resolved = ResolvedPipeline(spec=spec)
-        for key, step in _keyed_steps(spec):
-            schema = step_output_schema(step, self._registry)
-            if schema is not None:
-                resolved.output_schemas[key] = schema
-        for step in spec.all_steps():
-            if isinstance(step, CodeStep):
-                function = self._registry.get_function(step.function)
-                if function is not None and function.local:
-                    resolved.local_functions.append(step.function)
-            if not isinstance(step, AgentStep):
-                continue
-            for name in step.tools:
-                tool = self._registry.tools.get(name)
-                if tool is not None:
-                    resolved.tools[name] = ResolvedTool(
-                        spec=tool.spec(), timeout=tool.timeout, retry=tool.retry
-                    )
-            if isinstance(step.output_schema, str):
-                schema = self._registry.model_schema(step.output_schema)
-                if schema is not None:
-                    resolved.schemas[step.output_schema] = schema
+        if not isinstance(request.pipeline, str):
+            return self._resolution(spec)
+        resolved = self._resolved.get(request.pipeline)
+        if resolved is None or resolved.spec is not spec:
+            resolved = self._resolved[request.pipeline] = self._resolution(spec)
         return resolved
 
+    def _resolution(self, spec: PipelineSpec) -> ResolvedPipeline:
+        """The spec with its default model fixed, plus what its steps need from the registry."""
+        spec = spec.model_copy(update={"model": spec.model or self._default_model})
+        resolution = _Resolution(self._registry, ResolvedPipeline(spec=spec))
+        for key, step in keyed_steps(spec.steps):
+            schema = output_schema(step, self._registry)
+            if schema is not None:
+                resolution.resolved.output_schemas[key] = schema
+            kind_of(step).resolve(step, resolution)
+        return resolution.resolved
 
-def _keyed_steps(spec: PipelineSpec) -> list[tuple[str, StepBase]]:
-    """Steps by the key their records have: `id`, or `parallel/branch` for branches."""
-    keyed: list[tuple[str, StepBase]] = []
-    for step in spec.steps:
-        keyed.append((step.id, step))
-        if isinstance(step, ParallelStep):
-            keyed += [(f"{step.id}/{branch.id}", branch) for branch in step.branches]
-    return keyed
+
+class _Resolution:
+    """The ResolveContext the kinds fill in."""
+
+    def __init__(self, registry: Registry, resolved: ResolvedPipeline) -> None:
+        self.catalog = registry
+        self.resolved = resolved
+
+    def tool(self, name: str) -> None:
+        tool = self.catalog.tools.get(name)
+        if tool is not None:
+            self.resolved.tools[name] = ResolvedTool(
+                spec=tool.spec(), timeout=tool.timeout, retry=tool.retry
+            )
+
+    def output_model(self, name: str) -> None:
+        schema = self.catalog.model_schema(name)
+        if schema is not None:
+            self.resolved.schemas[name] = schema
+
+    def local_function(self, name: str) -> None:
+        if name not in self.resolved.local_functions:
+            self.resolved.local_functions.append(name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from temporalio import activity
@@ -16,13 +17,12 @@ from temporalio.exceptions import ApplicationError
 
 from taskagent.errors import non_retryable
 from taskagent.names import TOOL_CALL_ACTIVITY
+from taskagent.results import ToolCallRequest, ToolCallResult
 from taskagent.tools.registry import (
     INVALID_ARGUMENTS,
     INVALID_TOOL_OUTPUT,
     TOOL_ERROR,
     UNKNOWN_TOOL,
-    ToolCallRequest,
-    ToolCallResult,
     ToolCatalog,
     ToolError,
 )
@@ -51,6 +51,7 @@ class ToolActivities:
                 duration_ms=(time.perf_counter() - started) * 1000,
                 result_size=len(content),
                 attempt=attempt,
+                finished_at=datetime.now(UTC),
             )
 
         tool = self._catalog.get(request.tool)

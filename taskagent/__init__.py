@@ -1,46 +1,102 @@
-"""TaskAgent: durable LLM-agent pipelines on Temporal."""
+"""TaskAgent: durable LLM-agent pipelines on Temporal.
 
-from taskagent.builder import Pipeline, agent, code, parallel, router, subpipeline, switch
-from taskagent.errors import StepFailed
-from taskagent.functions import StepContext
-from taskagent.registry import Registry, RegistryError
-from taskagent.results import (
-    PipelineResult,
-    PipelineRunRequest,
-    RunStatus,
-    StepError,
-    StepResult,
-    StepStatus,
-)
-from taskagent.serialization import (
-    load_spec_file,
-    pipeline_json_schema,
-    spec_to_json,
-    spec_to_yaml,
-)
-from taskagent.spec import (
-    AgentStep,
-    Budget,
-    CodeStep,
-    FailurePolicy,
-    ParallelStep,
-    PipelineSpec,
-    RetrySpec,
-    RouterStep,
-    ScriptedAnswer,
-    ScriptedCall,
-    SubPipelineStep,
-    SwitchStep,
-    Trigger,
-)
-from taskagent.validation import Problem, SpecError, check_input, validate_pipeline
+Names load on first use (PEP 562), so that importing a contract module such as `taskagent.spec`
+from workflow code pulls in nothing else: no registry, builder, tools or provider clients. Every
+step kind's spec model and builder function is exported from the kinds registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from taskagent.kinds import KINDS
+
+if TYPE_CHECKING:
+    from taskagent.builder import Pipeline
+    from taskagent.errors import ErrorType, StepFailed
+    from taskagent.functions import StepContext
+    from taskagent.registry import Registry, RegistryError
+    from taskagent.results import (
+        PipelineResult,
+        PipelineRunRequest,
+        RunProgress,
+        RunStatus,
+        StepError,
+        StepResult,
+        StepStatus,
+    )
+    from taskagent.serialization import (
+        load_spec_file,
+        pipeline_json_schema,
+        spec_to_json,
+        spec_to_yaml,
+    )
+    from taskagent.spec import (
+        Budget,
+        FailurePolicy,
+        OnError,
+        PipelineSpec,
+        RetrySpec,
+        ScriptedAnswer,
+        ScriptedCall,
+        Trigger,
+    )
+    from taskagent.validation import Problem, SpecError, check_input, validate_pipeline
+
+_MODULES = {
+    "Pipeline": "builder",
+    "ErrorType": "errors",
+    "StepFailed": "errors",
+    "StepContext": "functions",
+    "Registry": "registry",
+    "RegistryError": "registry",
+    "PipelineResult": "results",
+    "PipelineRunRequest": "results",
+    "RunProgress": "results",
+    "RunStatus": "results",
+    "StepError": "results",
+    "StepResult": "results",
+    "StepStatus": "results",
+    "load_spec_file": "serialization",
+    "pipeline_json_schema": "serialization",
+    "spec_to_json": "serialization",
+    "spec_to_yaml": "serialization",
+    "Budget": "spec",
+    "FailurePolicy": "spec",
+    "OnError": "spec",
+    "PipelineSpec": "spec",
+    "RetrySpec": "spec",
+    "ScriptedAnswer": "spec",
+    "ScriptedCall": "spec",
+    "Trigger": "spec",
+    "Problem": "validation",
+    "SpecError": "validation",
+    "check_input": "validation",
+    "validate_pipeline": "validation",
+}
+_KIND_EXPORTS: dict[str, Any] = {}
+for _kind in KINDS:
+    _KIND_EXPORTS[_kind.spec.__name__] = _kind.spec
+    _KIND_EXPORTS[_kind.builder.__name__] = _kind.builder
+
+
+def __getattr__(name: str) -> Any:
+    if name in _KIND_EXPORTS:
+        return _KIND_EXPORTS[name]
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
-    "AgentStep",
     "Budget",
-    "CodeStep",
+    "ErrorType",
     "FailurePolicy",
-    "ParallelStep",
+    "OnError",
     "Pipeline",
     "PipelineResult",
     "PipelineRunRequest",
@@ -49,7 +105,7 @@ __all__ = [
     "Registry",
     "RegistryError",
     "RetrySpec",
-    "RouterStep",
+    "RunProgress",
     "RunStatus",
     "ScriptedAnswer",
     "ScriptedCall",
@@ -59,19 +115,12 @@ __all__ = [
     "StepFailed",
     "StepResult",
     "StepStatus",
-    "SubPipelineStep",
-    "SwitchStep",
     "Trigger",
-    "agent",
     "check_input",
-    "code",
     "load_spec_file",
-    "parallel",
     "pipeline_json_schema",
-    "router",
     "spec_to_json",
     "spec_to_yaml",
-    "subpipeline",
-    "switch",
     "validate_pipeline",
 ]
+__all__ += sorted(_KIND_EXPORTS)  # every step kind: its spec model and builder

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
@@ -28,6 +29,12 @@ LITERAL_NAMES: dict[str, Any] = {
 }
 
 Path = tuple[str | int, ...]
+
+MAX_CONDITION_CHARS = 2000
+MAX_CONDITION_NODES = 300
+MAX_CONDITION_DEPTH = 40
+LITERAL_TYPES = (str, int, float, bool, type(None))
+MAX_INT_BITS = 100
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression,
@@ -102,12 +109,15 @@ class _DataEvaluator(EvalWithCompoundTypes):
         return child(self._eval(node.value), self._eval(node.slice))
 
 
+@lru_cache(maxsize=256)
 def parse_condition(text: str) -> Condition:
     """Parse and check a condition, naming the first construct that is not allowed."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         raise ExpressionError(f"invalid syntax in {text!r}: {err.msg}") from err
+    except (RecursionError, MemoryError, ValueError) as err:
+        raise ExpressionError(f"{_short(text)} is nested too deeply to parse") from err
     references: list[Path] = []
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
@@ -123,6 +133,46 @@ def parse_condition(text: str) -> Condition:
             )
     _collect_references(tree.body, references)
     return Condition(text=text.strip(), tree=tree, references=tuple(references))
+
+
+def check_condition(text: str) -> Condition:
+    """`parse_condition` plus the bounds a person's spec must respect (checked at validation).
+
+    Bounded size and nesting, so that no condition can stall a workflow task, and plain literals
+    only (strings, numbers up to 2**100, booleans, null).
+    """
+    if len(text) > MAX_CONDITION_CHARS:
+        raise ExpressionError(
+            f"{_short(text)} is {len(text)} characters long; at most {MAX_CONDITION_CHARS}"
+        )
+    condition = parse_condition(text)
+    nodes = 0
+    stack: list[tuple[ast.AST, int]] = [(condition.tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_CONDITION_NODES:
+            raise ExpressionError(f"{_short(text)} has more than {MAX_CONDITION_NODES} parts")
+        if depth > MAX_CONDITION_DEPTH:
+            raise ExpressionError(f"{_short(text)} nests deeper than {MAX_CONDITION_DEPTH} levels")
+        if isinstance(node, ast.Constant):
+            _check_literal(node.value, text)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return condition
+
+
+def _check_literal(value: Any, text: str) -> None:
+    if not isinstance(value, LITERAL_TYPES):
+        raise ExpressionError(
+            f"the literal {value!r} is not allowed in {_short(text)}: use strings, numbers, "
+            "true, false or null"
+        )
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ExpressionError(f"a number in {_short(text)} is too large (over {MAX_INT_BITS} bits)")
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def _collect_references(node: ast.AST, out: list[Path]) -> None:

@@ -14,18 +14,21 @@ from pydantic import TypeAdapter
 class StepContext:
     """What a function may know about the step that runs it.
 
-    `idempotency_key` is stable across retries of the same step in the same run: use it to make
-    side effects (payments, e-mails, commits) happen once.
+    `idempotency_key` is stable across Temporal's retries of one execution of the step: use it to
+    make side effects (payments, e-mails, commits) happen once. It changes when the step is run
+    again on purpose: after a reset (`starter.py rerun --from`) or an operator's retry with a new
+    input.
     """
 
     step_id: str
     workflow_id: str
     run_id: str
     attempt: int
+    key: str | None = None
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.workflow_id}/{self.step_id}"
+        return self.key or f"{self.workflow_id}/{self.step_id}"
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from graphlib import CycleError, TopologicalSorter
 
-from taskagent.spec import StepBase, SwitchStep
+from taskagent.kinds import kind_of, targets
+from taskagent.kinds.base import StepBase
 
 
 def effective_dependencies(steps: Sequence[StepBase]) -> dict[str, list[str]]:
-    """Declared dependencies plus the implicit one of every switch target on its switch."""
+    """Declared dependencies plus the implicit one of every routed step on its router (switch)."""
     deps: dict[str, list[str]] = {step.id: list(step.depends_on) for step in steps}
     for step in steps:
-        if isinstance(step, SwitchStep):
-            for target in step.targets():
-                if target in deps and step.id not in deps[target]:
-                    deps[target].append(step.id)
+        for target in targets(step):
+            if target in deps and step.id not in deps[target]:
+                deps[target].append(step.id)
     return deps
 
 
@@ -51,17 +51,13 @@ def to_mermaid(steps: Sequence[StepBase]) -> str:
     """A Mermaid flowchart of the steps (rendered by GitHub and most Markdown viewers)."""
     lines = ["flowchart LR"]
     for step in steps:
-        label = f"{step.id}<br/><i>{step.kind}</i>"  # type: ignore[attr-defined]
+        label = f"{step.id}<br/><i>{step.kind}</i>"
         lines.append(f'    {_node(step.id)}["{label}"]')
     for step in steps:
         for dep in step.depends_on:
             lines.append(f"    {_node(dep)} --> {_node(step.id)}")
-        if isinstance(step, SwitchStep):
-            for value, targets in step.routes.items():
-                for target in targets:
-                    lines.append(f"    {_node(step.id)} -. {value} .-> {_node(target)}")
-            for target in step.default or []:
-                lines.append(f"    {_node(step.id)} -. default .-> {_node(target)}")
+        for value, target in kind_of(step).routes(step):
+            lines.append(f"    {_node(step.id)} -. {value} .-> {_node(target)}")
     return "\n".join(lines)
 
 

@@ -10,3 +10,5 @@ CHECK_OUTPUT_ACTIVITY = "taskagent.check_output"
 TOOL_CALL_ACTIVITY = "taskagent.tool_call"
 
 PROGRESS_QUERY = "progress"
+"""Light: statuses, timings, errors and cost (RunProgress)."""
+FULL_PROGRESS_QUERY = "progress_full"

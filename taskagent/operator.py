@@ -13,7 +13,7 @@ DECIDE_APPROVAL = "decide_approval"
 
 
 class _Update(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # stored in histories: tolerate new fields
 
     step: str = Field(description="Id of the waiting step (`parallel/branch` for a branch).")
     comment: str = ""

@@ -38,6 +38,8 @@ class Registry:
         """Tools agents may call: `@registry.tools.tool()` registers one."""
         self._pipelines: dict[str, Any] = {}
         self._sources: dict[str, str] = {}
+        self._validated: dict[tuple[str, int, int, int, int], PipelineSpec] = {}
+        self._schemas: dict[str, dict[str, Any]] = {}
 
     # -- functions -------------------------------------------------------------------------
     def function(self, name: str | None = None, *, local: bool = False) -> Callable[[F], F]:
@@ -86,8 +88,14 @@ class Registry:
         return self._models.get(name)
 
     def model_schema(self, name: str) -> dict[str, Any] | None:
-        model = self._models.get(name)
-        return model.model_json_schema() if model is not None else None
+        """The JSON Schema of a registered output model (generated once)."""
+        schema = self._schemas.get(name)
+        if schema is None:
+            model = self._models.get(name)
+            if model is None:
+                return None
+            schema = self._schemas[name] = model.model_json_schema()
+        return schema
 
     def model_names(self) -> Sequence[str]:
         return sorted(self._models)
@@ -113,10 +121,16 @@ class Registry:
         return sorted(self._pipelines)
 
     def get_pipeline(self, name: str) -> PipelineSpec:
-        """The validated spec of a registered pipeline."""
-        if name not in self._pipelines:
-            raise SpecError(name, [Problem("pipeline", self._unknown(name))])
-        return validate_pipeline(self._pipelines[name], self)
+        """The validated spec of a registered pipeline (validated once, then remembered)."""
+        # Anything registered later may change the verdict: it is part of the key.
+        sizes = (len(self._functions), len(self._models), len(self.tools), len(self._pipelines))
+        key = (name, *sizes)
+        spec = self._validated.get(key)
+        if spec is None:
+            if name not in self._pipelines:
+                raise SpecError(name, [Problem("pipeline", self._unknown(name))])
+            spec = self._validated[key] = validate_pipeline(self._pipelines[name], self)
+        return spec
 
     def describe(self, name: str) -> tuple[str, str]:
         """(description, source) of a registered pipeline."""

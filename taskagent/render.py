@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+
 from taskagent.graph import to_mermaid
-from taskagent.results import PipelineResult, StepStatus
+from taskagent.results import PipelineResult, RunProgress, StepResult, StepStatus
 from taskagent.spec import PipelineSpec
 
 ICONS = {
@@ -32,38 +35,32 @@ def static_details(spec: PipelineSpec) -> str:
     )
 
 
-def progress_line(result: PipelineResult) -> str:
-    """`3/5 settled · 1 running · 1 failed`."""
-    counts = result.counts()
+def counts_line(counts: Mapping[StepStatus, int]) -> str:
+    """`3/5 settled · 1 running · 1 failed` from the number of steps in each status."""
+    total = sum(counts.values())
     settled = sum(n for status, n in counts.items() if status.settled)
-    parts = [f"{settled}/{len(result.steps)} settled"]
+    parts = [f"{settled}/{total} settled"]
     parts += [
         f"{n} {status.value.lower()}"
-        for status, n in counts.items()
-        if n and status not in (StepStatus.COMPLETED, StepStatus.PENDING)
+        for status in StepStatus
+        if (n := counts.get(status, 0)) and status not in (StepStatus.COMPLETED, StepStatus.PENDING)
     ]
     return " · ".join(parts)
 
 
-def current_details(result: PipelineResult) -> str:
-    """The live progress table of a run."""
-    lines = [f"**{result.pipeline}** — {result.status.value} — {progress_line(result)}", ""]
-    waiting = [step for step in result.steps.values() if step.status is StepStatus.WAITING]
-    for step in waiting:
-        lines.append(f"⏸ **{step.id}** — {step.reason}")
-        if step.error:
-            lines.append(f"  (failed: {step.error.type}: {step.error.message[:200]})")
-    if waiting:
-        lines.append("")
-    lines += [
-        "| step | status | attempts | ms | note |",
-        "|---|---|---|---|---|",
-    ]
-    for step in result.steps.values():
-        note = step.error.message if step.error else step.reason or ""
-        ms = "" if step.duration_ms is None else f"{step.duration_ms:.0f}"
-        lines.append(
-            f"| {step.id} | {ICONS[step.status]} {step.status.value} | {step.attempts or ''} "
-            f"| {ms} | {note[:120].replace('|', '/')} |"
-        )
-    return "\n".join(lines)
+def progress_line(progress: PipelineResult | RunProgress) -> str:
+    """`3/5 settled · 1 running · 1 failed` for a run's result or progress."""
+    return counts_line(Counter(step.status for step in progress.steps.values()))
+
+
+DETAILS_TABLE = ["| step | status | attempts | ms | note |", "|---|---|---|---|---|"]
+
+
+def details_row(record: StepResult) -> str:
+    """One row of the live step table of the Web UI's details."""
+    note = record.error.message if record.error else record.reason or ""
+    ms = "" if record.duration_ms is None else f"{record.duration_ms:.0f}"
+    return (
+        f"| {record.id} | {ICONS[record.status]} {record.status.value} | "
+        f"{record.attempts or ''} | {ms} | {note[:120].replace('|', '/')} |"
+    )

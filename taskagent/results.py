@@ -1,4 +1,8 @@
-"""Run-time contracts that cross the durable boundary: requests, step results, run results."""
+"""Run-time contracts that cross the durable boundary: requests, step results, run results.
+
+Every model here is stored in histories and decoded again on replay, possibly by a newer or older
+deploy, so unknown fields are ignored and new fields always have defaults.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolSpec
 from taskagent.spec import Budget, PipelineSpec, RetrySpec
+
+
+class Contract(BaseModel):
+    """A model stored in histories: unknown fields are ignored, so deploys may add or drop some."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class StepStatus(StrEnum):
@@ -33,8 +43,9 @@ class RunStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class StepError(BaseModel):
-    """Why a step failed: an error as a value."""
+class StepError(Contract):
+    """Why a step failed: an error as a value. `type` is a taskagent.errors.ErrorType value or,
+    for a failure raised by a registered function, the function's own error type."""
 
     type: str
     message: str
@@ -43,7 +54,7 @@ class StepError(BaseModel):
     details: list[str] = Field(default_factory=list)
 
 
-class Usage(BaseModel):
+class Usage(Contract):
     """Model calls, tokens and cost: of a step, a model or a whole run."""
 
     calls: int = 0
@@ -68,7 +79,7 @@ class Usage(BaseModel):
         self.cost_usd = round(self.cost_usd + other.cost_usd, 10)
 
 
-class CostLedger(BaseModel):
+class CostLedger(Contract):
     """Every model call of a run, failed attempts included, in total, by step and by model."""
 
     total: Usage = Field(default_factory=Usage)
@@ -93,7 +104,7 @@ class CostLedger(BaseModel):
             self.by_model.setdefault(model, Usage()).absorb(usage)
 
 
-class ToolCallRecord(BaseModel):
+class ToolCallRecord(Contract):
     """One tool call an agent asked for, and what came of it."""
 
     call_id: str
@@ -105,7 +116,7 @@ class ToolCallRecord(BaseModel):
     error: str | None = None
 
 
-class AttemptFailure(BaseModel):
+class AttemptFailure(Contract):
     """An answer that failed validation, and the exact errors sent back to the model."""
 
     attempt: int
@@ -113,8 +124,8 @@ class AttemptFailure(BaseModel):
     answer: str = ""
 
 
-class StepResult(BaseModel):
-    """The lifecycle record of one step (or one branch of a parallel step)."""
+class StepResult(Contract):
+    """The lifecycle record of one step (or one step nested in another, as `parent/child`)."""
 
     id: str
     kind: str
@@ -126,6 +137,11 @@ class StepResult(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_ms: float | None = None
+    start_event: int | None = Field(
+        None,
+        description="Id of the WorkflowTaskStarted event of the task that started the step: "
+        "`starter.py rerun --from <step>` resets the run there.",
+    )
     parent: str | None = None
     usage: Usage | None = None
     cognitive_retries: int = Field(0, description="Answers rejected by validation and retried.")
@@ -133,14 +149,17 @@ class StepResult(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     validation_failures: list[AttemptFailure] = Field(default_factory=list)
     conversation: list[Message] = Field(
-        default_factory=list, description="The kept conversation, without failed attempts."
+        default_factory=list,
+        description="The kept conversation, without failed attempts (agent steps that set "
+        "keep_conversation).",
     )
 
 
-class PipelineResult(BaseModel):
+class PipelineResult(Contract):
     """Every step with status, output, error and timing, plus the final output.
 
-    The query `progress` returns the same model while the run is in flight.
+    The query `progress_full` returns the same model while the run is in flight; `progress`
+    returns the lighter RunProgress.
     """
 
     pipeline: str
@@ -164,10 +183,68 @@ class PipelineResult(BaseModel):
         return [s for s in self.steps.values() if s.status is StepStatus.FAILED]
 
 
-class PipelineRunRequest(BaseModel):
-    """Input of PipelineWorkflow: `{"pipeline": "<name or inline spec>", "input": {...}}`."""
+class StepProgress(Contract):
+    """A step's status, timing, cost and error: what polling a run needs, without outputs."""
 
-    model_config = ConfigDict(extra="forbid")
+    kind: str
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    started_at: datetime | None = None
+    duration_ms: float | None = None
+    start_event: int | None = None
+    parent: str | None = None
+    reason: str | None = None
+    error: StepError | None = None
+    usage: Usage | None = None
+    cognitive_retries: int = 0
+
+
+class RunProgress(Contract):
+    """The light progress of a run (query `progress`): statuses, timings and cost."""
+
+    pipeline: str
+    workflow_id: str
+    run_id: str
+    status: RunStatus = RunStatus.RUNNING
+    started_at: datetime | None = None
+    steps: dict[str, StepProgress] = Field(default_factory=dict)
+    cost: Usage = Field(default_factory=Usage)
+
+    @classmethod
+    def of(cls, result: PipelineResult) -> RunProgress:
+        """The progress part of a full result."""
+        return cls(
+            pipeline=result.pipeline,
+            workflow_id=result.workflow_id,
+            run_id=result.run_id,
+            status=result.status,
+            started_at=result.started_at,
+            steps={
+                key: StepProgress(
+                    kind=record.kind,
+                    status=record.status,
+                    attempts=record.attempts,
+                    started_at=record.started_at,
+                    duration_ms=record.duration_ms,
+                    start_event=record.start_event,
+                    parent=record.parent,
+                    reason=record.reason,
+                    error=record.error,
+                    usage=record.usage,
+                    cognitive_retries=record.cognitive_retries,
+                )
+                for key, record in result.steps.items()
+            },
+            cost=result.cost.total,
+        )
+
+
+REQUEST_SHAPE = '{"pipeline": "<registered name>" or {<inline spec>}, "input": {...}}'
+"""The shape of a start request, for error messages."""
+
+
+class PipelineRunRequest(Contract):
+    """Input of PipelineWorkflow: `{"pipeline": "<name or inline spec>", "input": {...}}`."""
 
     pipeline: str | dict[str, Any] = Field(description="A registered pipeline name or a spec.")
     input: dict[str, Any] = Field(default_factory=dict)
@@ -175,11 +252,12 @@ class PipelineRunRequest(BaseModel):
         None, description="A parent run's remaining budget; the tighter of it and the spec's holds."
     )
     resume: ResumeState | None = Field(
-        None, description="Set by the run itself when it continues as new: its state so far."
+        None,
+        description="Set by the run itself when it continues as new; refused in a new run.",
     )
 
 
-class ResumeState(BaseModel):
+class ResumeState(Contract):
     """What a run carries into its continuation when its history grows long."""
 
     resolved: ResolvedPipeline
@@ -187,14 +265,17 @@ class ResumeState(BaseModel):
     deselected: dict[str, str] = Field(default_factory=dict)
 
 
-class ResolveRequest(BaseModel):
+class ResolveRequest(Contract):
     """Input of the resolve activity: what the run was asked to do."""
 
     pipeline: str | dict[str, Any]
     input: dict[str, Any] = Field(default_factory=dict)
+    unknown_fields: list[str] = Field(
+        default_factory=list, description="Fields of the start request that no release knows."
+    )
 
 
-class ResolvedTool(BaseModel):
+class ResolvedTool(Contract):
     """A tool an agent step may call: what the model sees, and how the call is run."""
 
     spec: ToolSpec
@@ -202,7 +283,7 @@ class ResolvedTool(BaseModel):
     retry: RetrySpec = Field(default_factory=RetrySpec)
 
 
-class ResolvedPipeline(BaseModel):
+class ResolvedPipeline(Contract):
     """The validated spec a run executes, recorded once in its history.
 
     Everything the workflow needs from the worker's registries travels here, so replay never
@@ -223,48 +304,82 @@ class ResolvedPipeline(BaseModel):
     )
 
 
-class ModelCallRequest(BaseModel):
+# -- activity inputs and outputs -------------------------------------------------------------------
+class ActivityResult(Contract):
+    """What every activity result of a step carries besides its value."""
+
+    attempt: int = 1
+    finished_at: datetime | None = Field(
+        None, description="When the activity finished (the worker's clock): the step's end."
+    )
+
+
+class ModelCallRequest(Contract):
     """Input of the model-call activity."""
 
     request: ModelRequest
     step_id: str
 
 
-class ModelCallResult(BaseModel):
+class ModelCallResult(ActivityResult):
     """Output of the model-call activity."""
 
     response: ModelResponse
-    attempt: int = 1
     cost_usd: float = 0.0
 
 
-class CodeStepRequest(BaseModel):
+class CodeStepRequest(Contract):
     """Input of the code-step activity."""
 
     function: str
     input: Any = None
     step_id: str
+    idempotency_key: str | None = Field(
+        None,
+        description="Stable across retries of one execution of the step; new after a reset "
+        "or an operator retry with another input.",
+    )
 
 
-class CheckOutputRequest(BaseModel):
+class CodeStepResult(ActivityResult):
+    """Output of the code-step activity, with the attempt that produced it."""
+
+    output: Any = None
+
+
+class CheckOutputRequest(Contract):
     """Input of the output-model activity: an answer that passed the JSON Schema."""
 
     model: str
     value: Any = None
 
 
-class CheckOutputResult(BaseModel):
+class CheckOutputResult(ActivityResult):
     """The answer as the registered model normalises it, or the model validators' errors."""
 
     output: Any = None
     errors: list[str] = Field(default_factory=list)
 
 
-class CodeStepResult(BaseModel):
-    """Output of the code-step activity, with the attempt that produced it."""
+class ToolCallRequest(Contract):
+    """One tool call an agent step asked for, as it crosses into the tool activity."""
 
-    output: Any = None
-    attempt: int = 1
+    tool: str
+    arguments: str = Field("{}", description="The JSON text exactly as the model gave it.")
+    step_id: str
+    call_id: str
+
+
+class ToolCallResult(ActivityResult):
+    """The outcome of one tool call; `content` is what goes back to the model."""
+
+    call_id: str
+    tool: str
+    ok: bool
+    content: str = Field(description="The output as text (JSON for data), or an error message.")
+    error_type: str | None = None
+    duration_ms: float = 0.0
+    result_size: int = Field(0, description="len(content).")
 
 
 PipelineRunRequest.model_rebuild()

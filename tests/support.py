@@ -23,8 +23,8 @@ from temporalio.service import RPCError
 
 from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed, StepStatus
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
-from taskagent.names import PIPELINE_WORKFLOW
-from taskagent.results import PipelineResult
+from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
+from taskagent.results import PipelineResult, RunProgress
 from taskagent.settings import Settings
 from worker import build_registry, build_worker
 
@@ -95,21 +95,26 @@ async def start(
     )
 
 
+async def progress(handle: WorkflowHandle[Any, Any]) -> RunProgress:
+    """The light progress of a run (query `progress`)."""
+    return await handle.query(PROGRESS_QUERY, result_type=RunProgress)
+
+
 async def wait_for_step(
     handle: WorkflowHandle[Any, Any], step: str, status: StepStatus, timeout: float = 30
-) -> PipelineResult:
+) -> RunProgress:
     """Poll the progress query until `step` has `status`; the progress at that moment."""
 
     async def reached() -> bool:
         try:
-            progress = await handle.query("progress", result_type=PipelineResult)
+            current = await progress(handle)
         except RPCError:  # no worker has picked the run up yet
             return False
-        record = progress.steps.get(step)
+        record = current.steps.get(step)
         return record is not None and record.status is status
 
     await eventually(reached, timeout)
-    return await handle.query("progress", result_type=PipelineResult)
+    return await progress(handle)
 
 
 @contextmanager

@@ -127,7 +127,12 @@ async def test_invalid_answer_is_corrected_and_dropped_from_the_kept_conversatio
         h.llm.openai.reply_json({"label": "bad", "score": 9})  # fails the model validator
         h.llm.openai.reply_json({"label": "good", "score": 7})  # fails the semantic validator
         h.llm.openai.reply_json({"label": "good", "score": 6})
-        pipeline = one_agent(output_schema="Verdict", validators=["score_is_even"], max_attempts=4)
+        pipeline = one_agent(
+            output_schema="Verdict",
+            validators=["score_is_even"],
+            max_attempts=4,
+            keep_conversation=True,
+        )
         result = await (await h.run(pipeline, {"text": "x"})).result()
     judge = result.steps["judge"]
     assert judge.output == {"label": "good", "score": 6}
@@ -160,6 +165,7 @@ async def test_validation_exhausted_fails_with_every_attempts_errors(env, task_q
     assert error.details[1] == "attempt 2: output: 'score' is a required property"
     assert result.steps["judge"].cognitive_retries == 1
     assert result.cost.total.calls == 2  # failed attempts are counted too
+    assert result.steps["judge"].conversation == []  # kept only when the step asks for it
 
 
 async def test_tool_round_trip_in_both_wire_formats(env, task_queue):

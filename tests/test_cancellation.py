@@ -6,11 +6,12 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
 
-from taskagent import Pipeline, PipelineResult, StepStatus
+from taskagent import Pipeline, StepStatus
 from tests.support import (
     CANCELLED,
     eventually,
     probes,
+    progress,
     running_worker,
     start,
     unique,
@@ -40,7 +41,7 @@ async def test_cancelling_a_run_cancels_in_flight_steps(env, task_queue):
             return name in CANCELLED
 
         await eventually(activity_cancelled, timeout=5)  # delivered through a heartbeat
-        final = await handle.query("progress", result_type=PipelineResult)
+        final = await progress(handle)
     assert final.steps["done"].status is StepStatus.COMPLETED
     assert final.steps["held"].status is StepStatus.CANCELLED
     assert final.steps["after"].status is StepStatus.SKIPPED
@@ -55,5 +56,5 @@ async def test_cancelling_a_paused_run(env, task_queue):
         await handle.cancel()
         with pytest.raises(WorkflowFailureError):
             await handle.result()
-        final = await handle.query("progress", result_type=PipelineResult)
+        final = await progress(handle)
     assert final.steps["broken"].status is StepStatus.CANCELLED

@@ -14,6 +14,7 @@ from tests.support import (
     event,
     failed_result,
     probes,
+    progress,
     running_worker,
     start,
     unique,
@@ -108,10 +109,11 @@ async def test_progress_query_shows_live_status(env, task_queue):
         handle = await start(env.client, task_queue, pipeline)
 
         await wait_for_step(handle, "held", StepStatus.RUNNING)
-        progress = await handle.query("progress", result_type=PipelineResult)
-        assert progress.status.value == "RUNNING"
-        assert progress.steps["first"].status is StepStatus.COMPLETED
-        assert progress.steps["after"].status is StepStatus.PENDING
+        live = await progress(handle)
+        assert live.status.value == "RUNNING"
+        assert live.steps["first"].status is StepStatus.COMPLETED
+        assert live.steps["after"].status is StepStatus.PENDING
+        assert live.steps["first"].duration_ms is not None and live.steps["first"].attempts == 1
         metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
         assert "| held | ▶ RUNNING |" in metadata.current_details
         assert "| first | ✔ COMPLETED |" in metadata.current_details

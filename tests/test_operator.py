@@ -56,7 +56,7 @@ async def test_failed_step_pauses_and_an_operator_retry_completes_the_run(env, t
         handle = await start(env.client, task_queue, paused_pipeline(name))
         progress = await wait_until_waiting(handle, "fragile")
         fragile = progress.steps["fragile"]
-        assert fragile.error.message == "RuntimeError: transient failure 1"
+        assert fragile.error.message == "function 'flaky' raised RuntimeError: transient failure 1"
         assert "waiting for operator" in fragile.reason
         metadata = await handle.query("__temporal_workflow_metadata")
         assert "⏸ **fragile** — waiting for operator" in metadata.current_details

@@ -1,4 +1,31 @@
-"""Deterministic orchestration only: no I/O, clocks or randomness outside Temporal's APIs."""
+"""Deterministic orchestration only: no I/O, clocks or randomness outside Temporal's APIs.
+
+Everything in this package runs inside Temporal's workflow sandbox, which re-imports it for every
+run and rejects non-deterministic calls. What passes through the sandbox is listed here, imported
+first so that every workflow module shares it: third-party libraries, TaskAgent's contracts
+(spec models, results, names, errors, operator messages, the kinds registry) and its pure helpers
+(expressions, graph, JSON checks, prompts, rendering), which hold no state, do no I/O and read no
+clock: the lint rule that guards this package guards them too (see pyproject.toml).
+"""
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import taskagent.errors
+    import taskagent.expressions
+    import taskagent.graph
+    import taskagent.kinds
+    import taskagent.llm.checking
+    import taskagent.llm.parsing
+    import taskagent.llm.prompts
+    import taskagent.llm.refs
+    import taskagent.llm.types
+    import taskagent.names
+    import taskagent.operator
+    import taskagent.render
+    import taskagent.results
+    import taskagent.schema_paths
+    import taskagent.spec  # noqa: F401
 
 from workflows.pipeline import PipelineWorkflow
 

@@ -1,25 +1,37 @@
 """The DAG scheduler and the one choke point through which every step runs.
 
 Deterministic orchestration only: no I/O, no clocks but `workflow.now()`, no randomness. A step
-starts as soon as its own dependencies have settled; nothing waits for a "wave".
+starts as soon as its own dependencies have settled; nothing waits for a "wave". Work per step is
+constant: dependencies are counted down as steps settle, the data scope and the status board are
+kept up to date as records change, and the Web UI details are rendered once per burst of changes.
+
+The engine is the only writer of step records and of the cost ledger; the kinds' executors
+report through their StepContext (workflows/step_run.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.board import Board
+from workflows.executors import EXECUTORS
+from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_final
+from workflows.kinds.context import StepFailure, StepOutcome
+from workflows.operator import OperatorDesk
+from workflows.step_run import StepRun
 
 with workflow.unsafe.imports_passed_through():
+    from taskagent.errors import ErrorType
     from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
     from taskagent.graph import effective_dependencies, sinks
     from taskagent.operator import RetryStep, SkipStep
     from taskagent.results import (
-        CostLedger,
         PipelineResult,
         ResolvedPipeline,
         ResumeState,
@@ -27,14 +39,7 @@ with workflow.unsafe.imports_passed_through():
         StepResult,
         StepStatus,
     )
-    from taskagent.spec import Budget, FailurePolicy, OnError, StepBase, Trigger
-    from workflows.failures import StepExecutionError, classify, is_cancellation
-    from workflows.operator import OperatorDesk
-    from workflows.steps import EXECUTORS, StepOutcome
-    from workflows.steps.approval import REJECTED
-    from workflows.steps.code import retry_policy
-
-PENDING = StepStatus.PENDING
+    from taskagent.spec import FailurePolicy, OnError, StepBase, Trigger
 
 
 class PipelineRun:
@@ -45,14 +50,13 @@ class PipelineRun:
         resolved: ResolvedPipeline,
         pipeline_input: dict[str, Any],
         result: PipelineResult,
-        on_change: Callable[[], None],
+        publish: Callable[[str], None],
         deselected: dict[str, str] | None = None,
     ) -> None:
         self.resolved = resolved
         spec = self.spec = resolved.spec
         self.input = pipeline_input
         self.result = result
-        self._on_change = on_change
         self._deps = effective_dependencies(spec.steps)
         self._deselected: dict[str, str] = dict(deselected or {})
         self._failing_fast = False
@@ -61,16 +65,40 @@ class PipelineRun:
         """Why the remaining steps are skipped if the run is stopped from outside."""
         self.aborted = False
         """An operator aborted a step: the run stops as if failing fast."""
-        self.desk = OperatorDesk(on_change)
-        for step in spec.steps:  # a continued run already has the records of the settled steps
-            result.steps.setdefault(step.id, StepResult(id=step.id, kind=step.kind))
         self.continue_as_new = False
         """Set when the history grew long: the run stops starting steps and continues as new."""
+        for step in spec.steps:  # a continued run already has the records of the settled steps
+            result.steps.setdefault(step.id, StepResult(id=step.id, kind=step.kind))
+        self.board = Board(result, publish)
+        self.desk = OperatorDesk(self._set_status)
+        self._scope_steps: dict[str, dict[str, Any]] = {
+            key: {"output": record.output, "status": record.status.value}
+            for key, record in result.steps.items()
+            if record.parent is None
+        }
+        self._scope = {"input": pipeline_input, "steps": self._scope_steps}
+        # Readiness by counting: each pending step's unsettled dependencies.
+        self._order = {step.id: index for index, step in enumerate(spec.steps)}
+        self._dependents: dict[str, list[str]] = {step.id: [] for step in spec.steps}
+        self._waiting_on: dict[str, int] = {}
+        self._ready: list[int] = []  # heap of declaration indexes
+        self._newly_ready: list[int] = []  # made ready since the last pass
+        for step in spec.steps:
+            if result.steps[step.id].status is not StepStatus.PENDING:
+                continue
+            for dep in self._deps[step.id]:
+                self._dependents[dep].append(step.id)
+            unsettled = sum(1 for d in self._deps[step.id] if not result.steps[d].status.settled)
+            self._waiting_on[step.id] = unsettled
+            if unsettled == 0:
+                self._ready.append(self._order[step.id])
+        heapq.heapify(self._ready)
+        self._finished: list[str] = []
+        self._wake: asyncio.Future[None] | None = None
 
     # -- scheduling ------------------------------------------------------------------------
     async def execute(self) -> None:
-        """Run every step; returns when all have settled."""
-        pending = [s.id for s in self.spec.steps if self.result.steps[s.id].status is PENDING]
+        """Run every step; returns when all have settled (or the run continues as new)."""
         running: dict[str, asyncio.Task[StepResult]] = {}
         try:
             while True:
@@ -78,56 +106,100 @@ class PipelineRun:
                     self.continue_as_new = True
                     workflow.logger.info("history is long: draining steps to continue as new")
                 if not self.continue_as_new:
-                    self._start_ready(pending, running)
+                    self._start_ready(running)
                 if not running:
                     break
-                done, _ = await workflow.wait(
-                    list(running.values()), return_when=asyncio.FIRST_COMPLETED
-                )
-                finished = [sid for sid, task in running.items() if task in done]
-                records = [running.pop(step_id).result() for step_id in finished]
+                await self._completions()
+                finished, self._finished = self._finished, []
+                records = [
+                    running.pop(step_id).result() for step_id in _in_start_order(finished, running)
+                ]
                 failed = [r.id for r in records if r.status is StepStatus.FAILED]
                 if failed and self._fails_fast():
-                    await self._cancel(running, pending, f"step {failed[0]!r} failed (fail_fast)")
+                    await self._cancel(running, f"step {failed[0]!r} failed (fail_fast)")
         except asyncio.CancelledError:
-            await self._cancel(running, pending, self.stop_reason)
+            await self._cancel(running, self.stop_reason)
             raise
 
-    def _start_ready(
-        self, pending: list[str], running: dict[str, asyncio.Task[StepResult]]
-    ) -> None:
-        progressed = True
-        while progressed:
-            progressed = False
-            for step_id in list(pending):
-                statuses = [self.result.steps[d].status for d in self._deps[step_id]]
-                if not all(status.settled for status in statuses):
-                    continue
-                if self.spec.max_concurrency and len(running) >= self.spec.max_concurrency:
-                    return
-                pending.remove(step_id)
-                skip_reason = self._skip_reason(step_id)
-                if skip_reason is not None:
-                    self._settle(self.result.steps[step_id], StepStatus.SKIPPED, reason=skip_reason)
-                    progressed = True
-                    continue
-                step = self.spec.step(step_id)
-                running[step_id] = asyncio.create_task(
-                    self.run_step(step, step_id, self._default_input(step))
-                )
+    def has_pending_steps(self) -> bool:
+        """Whether steps are left to run (a continuation then has work to do)."""
+        return bool(self._waiting_on)
 
-    def _skip_reason(self, step_id: str) -> str | None:
-        if step_id in self._deselected:
-            return self._deselected[step_id]
-        deps = self._deps[step_id]
-        if not deps:
+    def _start_ready(self, running: dict[str, asyncio.Task[StepResult]]) -> None:
+        """Start (or skip) every ready step, in declaration order.
+
+        A skipped step settles at once and may make others ready: those declared after it are
+        taken in the same pass, those declared before it in the next pass (as the first engine
+        did, so that runs recorded by it replay).
+        """
+        for index in self._newly_ready:
+            heapq.heappush(self._ready, index)
+        self._newly_ready.clear()
+        steps, limit = self.spec.steps, self.spec.max_concurrency
+        later: list[int] = []
+        while self._ready or later:
+            if not self._ready:  # the next pass
+                self._ready, later = later, []
+                heapq.heapify(self._ready)
+            if limit and len(running) >= limit:
+                break
+            current = heapq.heappop(self._ready)
+            step = steps[current]
+            del self._waiting_on[step.id]
+            skip_reason = self._skip_reason(step)
+            if skip_reason is None:
+                running[step.id] = asyncio.create_task(
+                    self._run_top(step, self._default_input(step))
+                )
+                continue
+            self._settle(self.result.steps[step.id], StepStatus.SKIPPED, reason=skip_reason)
+            for index in self._newly_ready:
+                if index > current:
+                    heapq.heappush(self._ready, index)
+                else:
+                    later.append(index)
+            self._newly_ready.clear()
+        for index in later:
+            heapq.heappush(self._ready, index)
+
+    async def _run_top(self, step: StepBase, value: Any) -> StepResult:
+        try:
+            record = await self.run_step(step, step.id, value)
+        except GeneratorExit:  # the run was evicted from the worker's cache: nothing to tell
+            raise
+        except BaseException:
+            self._step_finished(step.id)
+            raise
+        self._step_finished(step.id)
+        return record
+
+    def _step_finished(self, step_id: str) -> None:
+        # The scheduler wakes once per burst of finished steps, as asyncio.wait would.
+        self._finished.append(step_id)
+        asyncio.get_running_loop().call_soon(self._notify)
+
+    def _notify(self) -> None:
+        if self._finished and self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def _completions(self) -> None:
+        if self._finished:
+            return
+        self._wake = asyncio.get_running_loop().create_future()
+        try:
+            await self._wake
+        finally:
+            self._wake = None
+
+    def _skip_reason(self, step: StepBase) -> str | None:
+        if step.id in self._deselected:
+            return self._deselected[step.id]
+        deps = self._deps[step.id]
+        if not deps or step.trigger is Trigger.ALL_SETTLED:
             return None
         statuses = {dep: self.result.steps[dep].status for dep in deps}
-        completed = [d for d, s in statuses.items() if s is StepStatus.COMPLETED]
-        trigger = self.spec.step(step_id).trigger
-        if trigger is Trigger.ALL_SETTLED:
-            return None
-        if trigger is Trigger.ANY_COMPLETED:
+        if step.trigger is Trigger.ANY_COMPLETED:
+            completed = any(s is StepStatus.COMPLETED for s in statuses.values())
             return None if completed else "no dependency completed"
         blocking = [
             f"{d} is {s.value}" for d, s in statuses.items() if s is not StepStatus.COMPLETED
@@ -138,9 +210,7 @@ class PipelineRun:
         fail_fast = self.spec.on_failure is FailurePolicy.FAIL_FAST or self.aborted
         return fail_fast and not self._failing_fast
 
-    async def _cancel(
-        self, running: dict[str, asyncio.Task[StepResult]], pending: list[str], reason: str
-    ) -> None:
+    async def _cancel(self, running: dict[str, asyncio.Task[StepResult]], reason: str) -> None:
         self._failing_fast = True
         self._cancel_reason = reason
         for task in running.values():
@@ -148,19 +218,18 @@ class PipelineRun:
         if running:
             await workflow.wait(list(running.values()))
         running.clear()
-        for step_id in pending:
-            self._settle(self.result.steps[step_id], StepStatus.SKIPPED, reason=reason)
-        pending.clear()
+        self._finished.clear()
+        for step in self.spec.steps:
+            if step.id in self._waiting_on:
+                del self._waiting_on[step.id]
+                self._settle(self.result.steps[step.id], StepStatus.SKIPPED, reason=reason)
+        self._ready.clear()
+        self._newly_ready.clear()
 
     # -- data ------------------------------------------------------------------------------
     def scope(self) -> dict[str, Any]:
-        """What references and conditions read: the pipeline input and the settled steps."""
-        steps = {
-            step_id: {"output": record.output, "status": record.status.value}
-            for step_id, record in self.result.steps.items()
-            if record.parent is None
-        }
-        return {"input": self.input, "steps": steps}
+        """What references and conditions read: the pipeline input and the top-level steps."""
+        return self._scope
 
     def _default_input(self, step: StepBase) -> Any:
         deps = step.depends_on
@@ -173,7 +242,7 @@ class PipelineRun:
     def final_output(self) -> Any:
         """The pipeline's declared output, or the output of its sink steps."""
         if self.spec.output is not None:
-            return resolve_mapping(self.spec.output, self.scope())
+            return resolve_mapping(self.spec.output, self._scope)
         ends = sinks(self._deps)
         if len(ends) == 1:
             return self.result.steps[ends[0]].output
@@ -183,45 +252,6 @@ class PipelineRun:
         """The state a continued run carries: settled steps, ledger and routing decisions."""
         return ResumeState(
             resolved=self.resolved, result=self.result, deselected=dict(self._deselected)
-        )
-
-    def changed(self) -> None:
-        """Publish the run's state (query and Web UI details) after an executor updated it."""
-        self._on_change()
-
-    def check_budget(self, step_id: str) -> None:
-        """Refuse a model call once the run's budget is spent."""
-        budget = self.spec.budget
-        if budget is None:
-            return
-        total = self.result.cost.total
-        spent = []
-        if budget.usd is not None and total.cost_usd >= budget.usd:
-            spent.append(f"${total.cost_usd:.6f} of ${budget.usd}")
-        if budget.tokens is not None and total.tokens >= budget.tokens:
-            spent.append(f"{total.tokens} of {budget.tokens} tokens")
-        if spent:
-            raise StepExecutionError(
-                "BudgetExceeded",
-                f"the run's budget is spent ({', '.join(spent)} used by {total.calls} model "
-                f"calls); step {step_id!r} made no further model call",
-            )
-
-    def add_cost(self, step_id: str, ledger: CostLedger) -> None:
-        """Add a child pipeline's ledger to this run's, under the step that ran it."""
-        self.result.cost.merge(step_id, ledger)
-        self.result.steps[step_id].usage = self.result.cost.by_step.get(step_id)
-        self._on_change()
-
-    def remaining_budget(self) -> Budget | None:
-        """What is left of this run's budget, for a child pipeline."""
-        budget = self.spec.budget
-        if budget is None:
-            return None
-        total = self.result.cost.total
-        return Budget(
-            usd=None if budget.usd is None else max(budget.usd - total.cost_usd, 0.0),
-            tokens=None if budget.tokens is None else max(budget.tokens - total.tokens, 0),
         )
 
     def deselect(self, skipped: dict[str, str]) -> None:
@@ -236,41 +266,44 @@ class PipelineRun:
         record = self.result.steps.get(key)
         if record is None:
             record = self.result.steps[key] = StepResult(id=key, kind=step.kind, parent=parent)
-        record.status = StepStatus.RUNNING
+            self.board.added(record)
+        stepper = StepRun(self, step, record)
         record.started_at = workflow.now()
-        self._on_change()
-        workflow.logger.info("step started", extra={"step": key, "kind": step.kind})
+        record.start_event = workflow.info().get_current_history_length()
+        self._set_status(record, StepStatus.RUNNING)
+        workflow.logger.debug("step started", extra={"step": key, "kind": step.kind})
         override: Any = _UNSET
         while True:
             try:
-                outcome = await self._execute(step, key, default_input, record, override)
+                outcome = await self._execute(stepper, default_input, override)
             except asyncio.CancelledError:
                 return self._cancelled(record)
-            except Exception as err:  # every failure becomes a value; none may escape the workflow
+            except KNOWN_FAILURES as err:
                 if is_cancellation(err) and self._failing_fast:
                     self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
                     return record
                 error = classify(err)
-                if not self._pauses(step, error):
+                if not self._pauses(stepper.step, err):
                     return self._fail(record, error)
                 try:
                     decision = await self.desk.wait_for_operator(record, error)
                 except asyncio.CancelledError:
                     return self._cancelled(record)
                 if isinstance(decision, RetryStep):
-                    step, override = _retried(step, decision, override)
+                    override = stepper.retried(decision, override)
                     self._resume(record, f"retried by operator {decision.by}".strip())
                     continue
                 if isinstance(decision, SkipStep):
                     outcome = StepOutcome(output=decision.output)
                     record.error = None
                     record.reason = f"output supplied by operator {decision.by}: {decision.comment}"
+                    stepper.finished_at = None
                     break
                 self.aborted = True
                 return self._fail(
                     record,
                     StepError(
-                        type="Aborted",
+                        type=ErrorType.ABORTED,
                         message=f"aborted by operator {decision.by}: "
                         f"{decision.comment or 'no reason given'}",
                         non_retryable=True,
@@ -281,43 +314,20 @@ class PipelineRun:
             return record
         record.output = outcome.output
         record.attempts = outcome.attempts
+        if outcome.conversation is not None:
+            record.conversation = outcome.conversation
         self.deselect(outcome.skip)
-        self._settle(record, StepStatus.COMPLETED, reason=record.reason)
-        workflow.logger.info("step completed", extra={"step": key, "attempts": outcome.attempts})
-        return record
-
-    def _cancelled(self, record: StepResult) -> StepResult:
-        """Record a cancelled step; the cancellation goes on unless the engine itself asked."""
-        self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
-        if not self._failing_fast:
-            raise asyncio.CancelledError
-        return record
-
-    def _pauses(self, step: StepBase, error: StepError) -> bool:
-        policy = step.on_error or self.spec.on_error
-        decided = error.type == REJECTED  # a person's rejection is final, not an error to fix
-        return policy is OnError.PAUSE and not self._failing_fast and not decided
-
-    def _resume(self, record: StepResult, reason: str) -> None:
-        record.status = StepStatus.RUNNING
-        record.error = None
-        record.reason = reason
-        self._on_change()
-
-    def _fail(self, record: StepResult, error: StepError) -> StepResult:
-        self._settle(record, StepStatus.FAILED, error=error)
-        workflow.logger.warning(
-            "step failed", extra={"step": record.id, "error": error.type, "detail": error.message}
-        )
+        self._settle(record, StepStatus.COMPLETED, reason=record.reason, stepper=stepper)
+        workflow.logger.debug("step completed", extra={"step": key, "attempts": outcome.attempts})
         return record
 
     async def _execute(
-        self, step: StepBase, key: str, default_input: Any, record: StepResult, override: Any
+        self, stepper: StepRun, default_input: Any, override: Any
     ) -> StepOutcome | None:
-        scope = self.scope()
+        step, record = stepper.step, stepper.record
         condition = step.condition
         if condition is not None and not _truthy(
-            parse_condition(condition).evaluate(scope), condition
+            parse_condition(condition).evaluate(self._scope), condition
         ):
             self._settle(record, StepStatus.SKIPPED, reason=f"condition is false: {condition}")
             return None
@@ -326,10 +336,9 @@ class PipelineRun:
         elif step.input is None:
             value = default_input
         else:
-            value = resolve_mapping(step.input, scope)
-        executor = EXECUTORS[step.kind]  # type: ignore[attr-defined]
-        timeout = self.step_timeout(step)
-        call = executor(self, step, key, value)
+            value = resolve_mapping(step.input, self._scope)
+        call = EXECUTORS[step.kind](stepper, step, value)
+        timeout = stepper.deadline
         if timeout is None:
             return await call
         deadline = workflow.now() + timeout
@@ -339,17 +348,52 @@ class PipelineRun:
             # At the deadline, what the step awaited is cancelled; it may surface as a
             # TimeoutError or as the cancelled activity's or child's own error.
             if isinstance(err, TimeoutError) or workflow.now() >= deadline:
-                raise StepExecutionError(
-                    "StepTimeout", f"step {key!r} did not finish within {timeout}"
+                raise StepFailure(
+                    ErrorType.STEP_TIMEOUT, f"step {record.id!r} did not finish within {timeout}"
                 ) from None
             raise
 
-    def step_timeout(self, step: StepBase) -> timedelta | None:
-        return step.timeout or self.spec.defaults.timeout
+    def _cancelled(self, record: StepResult) -> StepResult:
+        """Record a cancelled step; the cancellation goes on unless the engine itself asked."""
+        self._settle(record, StepStatus.CANCELLED, reason=self._cancel_reason)
+        if not self._failing_fast:
+            raise asyncio.CancelledError
+        return record
 
-    def step_retry(self, step: StepBase) -> RetryPolicy:
-        """Temporal's retry policy for the step's activities: its own, or the pipeline default."""
-        return retry_policy(step.retry or self.spec.defaults.retry)
+    def _pauses(self, step: StepBase, err: BaseException) -> bool:
+        policy = step.on_error or self.spec.on_error
+        return policy is OnError.PAUSE and not self._failing_fast and not is_final(err)
+
+    def _resume(self, record: StepResult, reason: str) -> None:
+        record.error = None
+        record.reason = reason
+        self._set_status(record, StepStatus.RUNNING)
+
+    def _fail(self, record: StepResult, error: StepError) -> StepResult:
+        self._settle(record, StepStatus.FAILED, error=error)
+        workflow.logger.warning(
+            "step failed", extra={"step": record.id, "error": error.type, "detail": error.message}
+        )
+        return record
+
+    # -- records ---------------------------------------------------------------------------
+    def _set_status(self, record: StepResult, status: StepStatus) -> None:
+        before = record.status
+        record.status = status
+        scoped = self._scope_steps.get(record.id)
+        if scoped is not None and record.parent is None:
+            scoped["status"] = status.value
+            scoped["output"] = record.output
+        self.board.moved(record, before)
+        if status.settled and not before.settled and record.parent is None:
+            self._count_down(record.id)
+
+    def _count_down(self, step_id: str) -> None:
+        for dependent in self._dependents.get(step_id, ()):
+            if dependent in self._waiting_on:
+                self._waiting_on[dependent] -= 1
+                if self._waiting_on[dependent] == 0:
+                    self._newly_ready.append(self._order[dependent])
 
     def _settle(
         self,
@@ -357,33 +401,43 @@ class PipelineRun:
         status: StepStatus,
         *,
         reason: str | None = None,
-        error: Any = None,
+        error: StepError | None = None,
+        stepper: StepRun | None = None,
     ) -> None:
-        record.status = status
         record.reason = reason
         record.error = error
-        stamp_finish(record)
+        stamp_finish(record, stepper.finished_at if stepper else None)
         if status is StepStatus.SKIPPED:
-            workflow.logger.info("step skipped", extra={"step": record.id, "reason": reason})
-        self._on_change()
+            workflow.logger.debug("step skipped", extra={"step": record.id, "reason": reason})
+        self._set_status(record, status)
+
+    def step_deadline(self, step: StepBase) -> timedelta | None:
+        return step.timeout or self.spec.defaults.timeout
 
 
 _UNSET: Any = object()
 
 
-def stamp_finish(record: StepResult | PipelineResult) -> None:
-    """Set the finish time, and the duration since the start, of a step's or a run's record."""
-    record.finished_at = workflow.now()
+def stamp_finish(record: StepResult | PipelineResult, evidence: Any = None) -> None:
+    """Set the finish time, and the duration since the start, of a step's or a run's record.
+
+    `evidence` is when the step's last activity or child reported finishing: after a reset the
+    workflow task that processes a completion may run long after it, and the record keeps the
+    true time.
+    """
+    now = workflow.now()
+    finished = now
+    if evidence is not None and record.started_at is not None:
+        finished = max(record.started_at, min(now, evidence))
+    record.finished_at = finished
     if record.started_at is not None:
-        delta = record.finished_at - record.started_at
-        record.duration_ms = round(delta.total_seconds() * 1000, 3)
+        record.duration_ms = round((finished - record.started_at).total_seconds() * 1000, 3)
 
 
-def _retried(step: StepBase, decision: RetryStep, override: Any) -> tuple[StepBase, Any]:
-    """The step and input override for a retry the operator asked for."""
-    if decision.model is not None:
-        step = step.model_copy(update={"model": decision.model})
-    return step, override if decision.input is None else decision.input
+def _in_start_order(finished: list[str], running: dict[str, Any]) -> list[str]:
+    """The finished steps in the order they were started (as asyncio.wait reported them)."""
+    done = set(finished)
+    return [step_id for step_id in running if step_id in done]
 
 
 def _truthy(value: Any, text: str) -> bool:

@@ -1,4 +1,10 @@
-"""Turning whatever a step raised into a StepError value (type, message, attempts)."""
+"""Which exceptions are a step's failure, and the StepError value each one becomes.
+
+Known failures (Temporal's: activities, children, application errors, timeouts; ours:
+StepFailure, a condition that cannot be evaluated) become the step's error. Anything else is a
+bug in workflow code: it is not caught, so it fails the workflow task and Temporal retries the
+task until a fixed deploy resumes the run where it stopped.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +15,19 @@ from temporalio.exceptions import (
     CancelledError,
     ChildWorkflowError,
     FailureError,
+    TerminatedError,
     TimeoutError,
 )
 
+from workflows.kinds.context import StepFailure
+
 with workflow.unsafe.imports_passed_through():
+    from taskagent.errors import ErrorType
+    from taskagent.expressions import ExpressionError
     from taskagent.results import StepError
 
-
-class StepExecutionError(Exception):
-    """A failure decided by the engine itself, such as a switch value with no route."""
-
-    def __init__(self, error_type: str, message: str, details: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.type = error_type
-        self.details = details or []
+KNOWN_FAILURES = (FailureError, StepFailure, ExpressionError)
+"""What a step may fail with; everything else fails the workflow task (a bug to fix)."""
 
 
 def is_cancellation(err: BaseException) -> bool:
@@ -32,19 +37,28 @@ def is_cancellation(err: BaseException) -> bool:
     )
 
 
+def is_final(err: BaseException) -> bool:
+    """A decision (a person's rejection), not a fault: the step never pauses for an operator."""
+    return isinstance(err, StepFailure) and err.final
+
+
 def classify(err: BaseException) -> StepError:
-    """The StepError value for an exception raised while running a step."""
-    if isinstance(err, StepExecutionError):
+    """The StepError value of a known failure."""
+    if isinstance(err, StepFailure):
         return StepError(type=err.type, message=str(err), non_retryable=True, details=err.details)
+    if isinstance(err, ExpressionError):
+        return StepError(type=ErrorType.CONDITION_ERROR, message=str(err), non_retryable=True)
     if isinstance(err, ActivityError | ChildWorkflowError):
         return _from_cause(err)
     if isinstance(err, ApplicationError):
         return StepError(
-            type=err.type or "ApplicationError",
+            type=err.type or ErrorType.TEMPORAL_FAILURE,
             message=err.message,
             non_retryable=err.non_retryable,
         )
-    return StepError(type=type(err).__name__, message=str(err), non_retryable=True)
+    if isinstance(err, FailureError):
+        return _temporal(err)
+    raise TypeError(f"not a known step failure: {err!r}")  # pragma: no cover
 
 
 def _from_cause(err: ActivityError | ChildWorkflowError) -> StepError:
@@ -54,14 +68,22 @@ def _from_cause(err: ActivityError | ChildWorkflowError) -> StepError:
     if isinstance(cause, ApplicationError):
         attempt = cause.details[0] if cause.details and isinstance(cause.details[0], int) else 1
         return StepError(
-            type=cause.type or "ApplicationError",
+            type=cause.type or ErrorType.TEMPORAL_FAILURE,
             message=cause.message,
             attempts=attempt,
             non_retryable=cause.non_retryable,
         )
-    if isinstance(cause, TimeoutError):
-        kind = cause.type.name if cause.type is not None else "UNKNOWN"
-        return StepError(type="ActivityTimeout", message=f"timed out ({kind})", non_retryable=False)
     if isinstance(cause, FailureError):
-        return StepError(type=type(cause).__name__, message=cause.message)
-    return StepError(type=type(err).__name__, message=err.message)
+        return _temporal(cause)
+    return StepError(type=ErrorType.TEMPORAL_FAILURE, message=err.message)
+
+
+def _temporal(err: FailureError) -> StepError:
+    if isinstance(err, TimeoutError):
+        kind = err.type.name if err.type is not None else "UNKNOWN"
+        return StepError(type=ErrorType.ACTIVITY_TIMEOUT, message=f"timed out ({kind})")
+    if isinstance(err, TerminatedError):
+        return StepError(type=ErrorType.TERMINATED, message=err.message, non_retryable=True)
+    return StepError(
+        type=ErrorType.TEMPORAL_FAILURE, message=f"{type(err).__name__}: {err.message}"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
@@ -15,10 +16,13 @@ Decision = RetryStep | SkipStep | AbortStep | ApprovalDecision
 
 
 class OperatorDesk:
-    """Holds the steps that wait (paused after a failure, or for an approval) and their answers."""
+    """Holds the steps that wait (paused after a failure, or for an approval) and their answers.
 
-    def __init__(self, on_change: Any) -> None:
-        self._on_change = on_change
+    Records change status through the engine's `set_status`, so counts and details follow.
+    """
+
+    def __init__(self, set_status: Callable[[StepResult, StepStatus], None]) -> None:
+        self._set_status = set_status
         self.paused: dict[str, StepResult] = {}
         self.approvals: dict[str, StepResult] = {}
         self.approval_schemas: dict[str, dict[str, Any] | None] = {}
@@ -26,10 +30,10 @@ class OperatorDesk:
 
     async def wait_for_operator(self, record: StepResult, error: StepError) -> Decision:
         """Pause a failed step until an operator retries, skips or aborts it."""
-        record.status = StepStatus.WAITING
         record.error = error
         record.reason = "waiting for operator: retry_step, skip_step or abort_step"
         self.paused[record.id] = record
+        self._set_status(record, StepStatus.WAITING)
         workflow.logger.warning("step paused for operator", extra={"step": record.id})
         return await self._wait(record.id, self.paused)
 
@@ -37,26 +41,26 @@ class OperatorDesk:
         self, record: StepResult, timeout: float | None, schema: dict[str, Any] | None
     ) -> ApprovalDecision | None:
         """Wait for an approval decision; None when the timeout passes first."""
-        record.status = StepStatus.WAITING
         record.reason = "waiting for approval: decide_approval"
         self.approvals[record.id] = record
         self.approval_schemas[record.id] = schema
+        self._set_status(record, StepStatus.WAITING)
         try:
             decision = await self._wait(record.id, self.approvals, timeout)
         except TimeoutError:
-            return None
+            decision = None
+        record.reason = None
+        self._set_status(record, StepStatus.RUNNING)
         return decision if isinstance(decision, ApprovalDecision) else None
 
     async def _wait(
         self, key: str, waiting: dict[str, StepResult], timeout: float | None = None
     ) -> Decision:
-        self._on_change()
         try:
             await workflow.wait_condition(lambda: key in self._decisions, timeout=timeout)
         finally:
             waiting.pop(key, None)
-        record = self._decisions.pop(key)
-        return record
+        return self._decisions.pop(key)
 
     def decide(self, decision: Decision) -> None:
         """Record an accepted decision; the waiting step resumes."""

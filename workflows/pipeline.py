@@ -1,19 +1,33 @@
-"""PipelineWorkflow: runs one pipeline, registered by name or given inline, durably."""
+"""PipelineWorkflow: runs one pipeline, registered by name or given inline, durably.
+
+It is registered as the worker's dynamic workflow so that it receives its arguments undecoded
+(see workflows/request.py): every start request, however malformed, fails fast and clearly. It
+serves the workflow type `PipelineWorkflow` and refuses any other type sent to its task queue.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
-from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.engine import PipelineRun, stamp_finish
+from workflows.operator import check_payload
+from workflows.request import decode_request
+
 with workflow.unsafe.imports_passed_through():
-    from taskagent.errors import INVALID_PIPELINE, PIPELINE_FAILED, invalid_pipeline, non_retryable
+    from taskagent.errors import ErrorType, invalid_pipeline, invalid_request, non_retryable
     from taskagent.llm.refs import parse_model
-    from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY, RESOLVE_PIPELINE_ACTIVITY
+    from taskagent.names import (
+        FULL_PROGRESS_QUERY,
+        PIPELINE_WORKFLOW,
+        PROGRESS_QUERY,
+        RESOLVE_PIPELINE_ACTIVITY,
+    )
     from taskagent.operator import (
         ABORT_STEP,
         DECIDE_APPROVAL,
@@ -25,17 +39,20 @@ with workflow.unsafe.imports_passed_through():
         RetryStep,
         SkipStep,
     )
-    from taskagent.render import current_details
     from taskagent.results import (
         PipelineResult,
         PipelineRunRequest,
         ResolvedPipeline,
         ResolveRequest,
+        RunProgress,
         RunStatus,
     )
     from taskagent.spec import Budget
-    from workflows.engine import PipelineRun, stamp_finish
-    from workflows.operator import check_payload
+
+RESOLVE_TIMEOUT = timedelta(seconds=30)
+RESOLVE_RETRY = RetryPolicy(maximum_attempts=5)
+EMPTY_CONTINUATION_PATCH = "taskagent-no-empty-continuation"
+"""Runs that continued as new with no step left (the first engine did) replay as they were."""
 
 
 def tighter(own: Budget | None, parent: Budget) -> Budget:
@@ -49,7 +66,7 @@ def tighter(own: Budget | None, parent: Budget) -> Budget:
     return Budget(usd=least(own.usd, parent.usd), tokens=least(own.tokens, parent.tokens))
 
 
-@workflow.defn(name=PIPELINE_WORKFLOW, failure_exception_types=[ValidationError])
+@workflow.defn(dynamic=True)
 class PipelineWorkflow:
     """Resolves and validates the pipeline, runs its DAG, returns every step's record.
 
@@ -62,36 +79,48 @@ class PipelineWorkflow:
         self._run: PipelineRun | None = None
 
     @workflow.run
-    async def run(self, request: PipelineRunRequest) -> PipelineResult:
+    async def run(self, args: Sequence[RawValue]) -> PipelineResult:
+        info = workflow.info()
+        if info.workflow_type != PIPELINE_WORKFLOW:
+            raise non_retryable(
+                f"this worker serves the workflow type {PIPELINE_WORKFLOW!r} on task queue "
+                f"{info.task_queue!r}, not {info.workflow_type!r}",
+                ErrorType.UNKNOWN_WORKFLOW_TYPE,
+            )
+        request, unknown_fields = decode_request(args)
         resume = request.resume
         if resume is None:
-            resolved = await self._start(request)
+            resolved = await self._start(request, unknown_fields)
+            result = self._result
         else:  # a continuation: the spec and the settled steps come from the previous run
-            self._result = resume.result.model_copy(update={"run_id": workflow.info().run_id})
+            result = self._result = resume.result.model_copy(update={"run_id": info.run_id})
             resolved = resume.resolved
-        result = self._result
         if result is None:  # unreachable: both branches above set it; keeps the type checker honest
             raise ApplicationError("internal: the run has no result record", non_retryable=True)
-        spec = resolved.spec
         pipeline_run = self._run = PipelineRun(
             resolved,
             request.input,
             result,
-            self._publish,
+            workflow.set_current_details,
             deselected=resume.deselected if resume else None,
         )
-        self._publish()
+        pipeline_run.board.publish()
+        spec = resolved.spec
         if spec.timeout is None:
             await pipeline_run.execute()
         else:
             await self._execute_with_deadline(pipeline_run, spec.timeout)
-        if pipeline_run.continue_as_new:
+        if pipeline_run.continue_as_new and (
+            pipeline_run.has_pending_steps() or not workflow.patched(EMPTY_CONTINUATION_PATCH)
+        ):
             workflow.continue_as_new(
                 request.model_copy(update={"resume": pipeline_run.resume_state()})
             )
         return self._finish(pipeline_run)
 
-    async def _start(self, request: PipelineRunRequest) -> ResolvedPipeline:
+    async def _start(
+        self, request: PipelineRunRequest, unknown_fields: list[str]
+    ) -> ResolvedPipeline:
         """A new run: its result record, then the resolved and validated pipeline."""
         info = workflow.info()
         name = (
@@ -105,7 +134,11 @@ class PipelineWorkflow:
             run_id=info.run_id,
             started_at=workflow.now(),
         )
-        resolved = await self._resolve(request)
+        resolved = await self._resolve(
+            ResolveRequest(
+                pipeline=request.pipeline, input=request.input, unknown_fields=unknown_fields
+            )
+        )
         if request.budget is not None:
             budget = tighter(resolved.spec.budget, request.budget)
             resolved.spec = resolved.spec.model_copy(update={"budget": budget})
@@ -176,28 +209,40 @@ class PipelineWorkflow:
             paused = ", ".join(desk.paused) or "none"
             raise ValueError(f"step {step!r} is not waiting for an operator (paused: {paused})")
 
+    # -- queries -------------------------------------------------------------------------------
     @workflow.query(name=PROGRESS_QUERY)
-    def progress(self) -> PipelineResult:
-        """Live per-step status of the run."""
+    def progress(self) -> RunProgress:
+        """Statuses, timings, errors and cost of every step: light enough to poll."""
+        return RunProgress.of(self._started())
+
+    @workflow.query(name=FULL_PROGRESS_QUERY)
+    def progress_full(self) -> PipelineResult:
+        """Every step's whole record so far, outputs, tool calls and rejected answers included."""
+        return self._started()
+
+    def _started(self) -> PipelineResult:
         if self._result is None:
             raise ApplicationError("the run has not started yet")
         return self._result
 
-    async def _resolve(self, request: PipelineRunRequest) -> ResolvedPipeline:
+    # -- the run's course --------------------------------------------------------------------------
+    async def _resolve(self, request: ResolveRequest) -> ResolvedPipeline:
         try:
-            resolved = await workflow.execute_local_activity(
+            resolved: ResolvedPipeline = await workflow.execute_local_activity(
                 RESOLVE_PIPELINE_ACTIVITY,
-                ResolveRequest(pipeline=request.pipeline, input=request.input),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=5),
+                request,
+                start_to_close_timeout=RESOLVE_TIMEOUT,
+                retry_policy=RESOLVE_RETRY,
                 summary="resolve and validate the pipeline",
                 result_type=ResolvedPipeline,
             )
         except ActivityError as err:
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == INVALID_PIPELINE:
+            if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PIPELINE:
                 details = cause.details[0] if cause.details else []
                 raise invalid_pipeline(cause.message, details) from None
+            if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_REQUEST:
+                raise invalid_request(cause.message) from None
             raise
         return resolved
 
@@ -211,10 +256,10 @@ class PipelineWorkflow:
             result = pipeline_run.result
             result.status = RunStatus.FAILED
             stamp_finish(result)
-            self._publish()
+            pipeline_run.board.publish()
             raise non_retryable(
                 f"pipeline {pipeline_run.spec.name!r} did not finish within {timeout}",
-                "PipelineTimeout",
+                ErrorType.PIPELINE_TIMEOUT,
                 result.model_dump(mode="json"),
             ) from None
 
@@ -224,7 +269,7 @@ class PipelineWorkflow:
         stamp_finish(result)
         failed = result.failed_steps()
         result.status = RunStatus.FAILED if failed else RunStatus.COMPLETED
-        self._publish()
+        pipeline_run.board.publish()
         if failed:
             summary = "; ".join(
                 f"{step.id}: {step.error.type}: {step.error.message}" if step.error else step.id
@@ -233,11 +278,7 @@ class PipelineWorkflow:
             )
             raise non_retryable(
                 f"pipeline {result.pipeline!r} failed: {summary}",
-                PIPELINE_FAILED,
+                ErrorType.PIPELINE_FAILED,
                 result.model_dump(mode="json"),
             )
         return result
-
-    def _publish(self) -> None:
-        if self._result is not None:
-            workflow.set_current_details(current_details(self._result))

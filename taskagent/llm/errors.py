@@ -16,22 +16,23 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from taskagent.errors import ErrorType
 from taskagent.llm.types import ProviderError
 
-RATE_LIMITED = "rate_limited"
-SERVER_ERROR = "server_error"
-TIMEOUT = "timeout"
-CONNECTION = "connection"
-CONFLICT = "conflict"
-INVALID_RESPONSE = "invalid_response"
-BAD_REQUEST = "bad_request"
-UNAUTHORIZED = "unauthorized"
-FORBIDDEN = "forbidden"
-NOT_FOUND = "not_found"
-CONTEXT_LENGTH = "context_length"
-CONTENT_FILTER = "content_filter"
-MISSING_CREDENTIALS = "missing_credentials"
-UNKNOWN = "unknown"
+RATE_LIMITED = ErrorType.RATE_LIMITED
+SERVER_ERROR = ErrorType.SERVER_ERROR
+TIMEOUT = ErrorType.TIMEOUT
+CONNECTION = ErrorType.CONNECTION
+CONFLICT = ErrorType.CONFLICT
+INVALID_RESPONSE = ErrorType.INVALID_RESPONSE
+BAD_REQUEST = ErrorType.BAD_REQUEST
+UNAUTHORIZED = ErrorType.UNAUTHORIZED
+FORBIDDEN = ErrorType.FORBIDDEN
+NOT_FOUND = ErrorType.NOT_FOUND
+CONTEXT_LENGTH = ErrorType.CONTEXT_LENGTH
+CONTENT_FILTER = ErrorType.CONTENT_FILTER
+MISSING_CREDENTIALS = ErrorType.MISSING_CREDENTIALS
+UNKNOWN = ErrorType.UNKNOWN
 
 _BY_STATUS: dict[int, tuple[str, bool]] = {
     400: (BAD_REQUEST, False),

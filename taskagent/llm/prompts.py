@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from taskagent.llm.types import Message
+from taskagent.llm.types import Message, ModelRequest
 
 DEFAULT_SYSTEM = (
     "You are a precise assistant that completes one task inside an automated pipeline. "
@@ -25,23 +25,47 @@ def task_messages(
     goal: str,
     constraints: Sequence[str],
     input_value: Any,
-    output_schema: Mapping[str, Any] | None,
 ) -> list[Message]:
-    """System prompt, then the goal, constraints, upstream data and output instructions."""
+    """System prompt, then the goal, constraints and upstream data.
+
+    The output instructions are added when the call is made (`with_output_section`): the schema
+    travels once, in the request, not twice through the run's history.
+    """
     sections = [f"## Goal\n{goal or 'Complete the task described by the input.'}"]
     if constraints:
         sections.append("## Constraints\n" + "\n".join(f"- {c}" for c in constraints))
     if input_value is not None:
         sections.append(f"## Input\n```json\n{_json(input_value)}\n```")
-    if output_schema is not None:
-        sections.append(
-            "## Output\nAnswer with a single JSON value, and nothing else, that conforms to this "
-            f"JSON Schema:\n```json\n{_json(output_schema)}\n```"
-        )
     return [
         Message(role="system", content=system_prompt or DEFAULT_SYSTEM),
         Message(role="user", content="\n\n".join(sections)),
     ]
+
+
+OUTPUT_HEADING = "## Output\n"
+
+
+def with_output_section(request: ModelRequest) -> ModelRequest:
+    """The request with the output instructions (the JSON Schema) in its first user message.
+
+    Runs in the model-call activity, just before the provider is called. A request recorded by an
+    earlier release already holds the section and is returned unchanged.
+    """
+    schema = request.output_schema
+    users = [i for i, m in enumerate(request.messages) if m.role == "user"]
+    if schema is None or not users:
+        return request
+    first = request.messages[users[0]]
+    if first.content is not None and OUTPUT_HEADING in first.content:
+        return request
+    section = (
+        f"{OUTPUT_HEADING}Answer with a single JSON value, and nothing else, that conforms to "
+        f"this JSON Schema:\n```json\n{_json(schema)}\n```"
+    )
+    content = f"{first.content}\n\n{section}" if first.content else section
+    messages = list(request.messages)
+    messages[users[0]] = first.model_copy(update={"content": content})
+    return request.model_copy(update={"messages": messages})
 
 
 def router_goal(goal: str, choices: Mapping[str, str]) -> str:

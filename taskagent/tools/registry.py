@@ -1,4 +1,4 @@
-"""Tools that agents may call: their descriptions, the catalog a worker serves, and call payloads.
+"""Tools that agents may call: their descriptions and the catalog a worker serves.
 
 A tool is a Python function of one pydantic model (its arguments). The model's JSON Schema is what
 the LLM sees; the same model checks the arguments the LLM sends back before the tool runs.
@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, get_type_hints
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError
 
+from taskagent.errors import ErrorType
 from taskagent.llm.types import ToolSpec
 from taskagent.spec import RetrySpec
 
-UNKNOWN_TOOL = "UnknownTool"
-INVALID_ARGUMENTS = "InvalidArguments"
-TOOL_ERROR = "ToolError"
-INVALID_TOOL_OUTPUT = "InvalidToolOutput"
+UNKNOWN_TOOL = ErrorType.UNKNOWN_TOOL
+INVALID_ARGUMENTS = ErrorType.INVALID_ARGUMENTS
+TOOL_ERROR = ErrorType.TOOL_ERROR
+INVALID_TOOL_OUTPUT = ErrorType.INVALID_TOOL_OUTPUT
 
 DEFAULT_TOOL_TIMEOUT = timedelta(seconds=30)
 # The names providers accept for functions (OpenAI's rule, the strictest of them).
@@ -195,28 +196,6 @@ class ToolCatalog:
 
     def __len__(self) -> int:
         return len(self._tools)
-
-
-class ToolCallRequest(BaseModel):
-    """One tool call an agent step asked for, as it crosses into the tool activity."""
-
-    tool: str
-    arguments: str = Field("{}", description="The JSON text exactly as the model gave it.")
-    step_id: str
-    call_id: str
-
-
-class ToolCallResult(BaseModel):
-    """The outcome of one tool call; `content` is what goes back to the model."""
-
-    call_id: str
-    tool: str
-    ok: bool
-    content: str = Field(description="The output as text (JSON for data), or an error message.")
-    error_type: str | None = None
-    duration_ms: float = 0.0
-    result_size: int = Field(0, description="len(content).")
-    attempt: int = 1
 
 
 # Keys whose value maps names to schemas: the names are data, never the `title` keyword.

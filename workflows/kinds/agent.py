@@ -1,8 +1,9 @@
-"""Agent and router steps: model calls, tool rounds, validation with feedback, cost and budget.
+"""Executor of `agent` steps: model calls, tool rounds, validation with feedback, cost and budget.
 
 No invalid answer moves on: each answer is parsed and checked structurally here (pure), then by
-the step's semantic validators (activities). The exact errors go back to the model, which tries
-again; failed attempts are left out of the conversation that is kept.
+the output model's validators and the step's semantic validators (activities: user code). The
+exact errors go back to the model, which tries again; failed attempts are left out of the
+conversation that is kept.
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.failures import classify
+from workflows.kinds.context import StepContext, StepFailure, StepOutcome
+
 with workflow.unsafe.imports_passed_through():
-    from taskagent.errors import PAYLOAD_TOO_LARGE
+    from taskagent.errors import ErrorType
+    from taskagent.kinds.agent import AgentStep, LlmStepBase
     from taskagent.llm.checking import check_answer
-    from taskagent.llm.prompts import correction_message, router_goal, router_schema, task_messages
+    from taskagent.llm.prompts import correction_message, task_messages
     from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, ToolCall
     from taskagent.names import (
         CHECK_OUTPUT_ACTIVITY,
@@ -34,43 +40,28 @@ with workflow.unsafe.imports_passed_through():
         CodeStepResult,
         ModelCallRequest,
         ModelCallResult,
-        StepResult,
         ToolCallRecord,
+        ToolCallRequest,
+        ToolCallResult,
     )
-    from taskagent.spec import AgentStep, LlmStepBase, RouterStep
-    from taskagent.tools.registry import ToolCallRequest, ToolCallResult
-    from workflows.failures import StepExecutionError, classify
-    from workflows.steps.base import StepOutcome
-    from workflows.steps.code import DEFAULT_ATTEMPT_TIMEOUT, retry_policy
-
-if TYPE_CHECKING:
-    from workflows.engine import PipelineRun
 
 MODEL_CALL_TIMEOUT = timedelta(minutes=10)
 CHECK_TIMEOUT = timedelta(seconds=30)
+CHECK_RETRY = RetryPolicy(maximum_attempts=3)
+"""The output-model check is user code: a crash is retried a little, never forever."""
 MAX_TOOL_RESULT_CHARS = 100_000
 """A tool result longer than this is truncated before the model sees it."""
 MAX_REQUEST_CHARS = 1_500_000
 """Temporal refuses payloads over 2 MB; a conversation this long fails its step instead."""
 KEPT_MESSAGE_CHARS = 8_000
 """The kept conversation in the step result holds at most this much of each message."""
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 OUTCOMES = {None: "ok", "UnknownTool": "refused", "InvalidArguments": "invalid_arguments"}
 
 
-async def run_agent_step(run: PipelineRun, step: AgentStep, key: str, value: Any) -> StepOutcome:
+async def execute(ctx: StepContext, step: AgentStep, value: Any) -> StepOutcome:
     schema = step.output_schema
-    json_schema = run.resolved.schemas.get(schema) if isinstance(schema, str) else schema
-    loop = AgentLoop(run, step, key, step.goal, schema, json_schema)
-    output = await loop.run(value)
-    return StepOutcome(output=output, attempts=loop.attempt)
-
-
-async def run_router_step(run: PipelineRun, step: RouterStep, key: str, value: Any) -> StepOutcome:
-    schema = router_schema(list(step.choices))
-    loop = AgentLoop(run, step, key, router_goal(step.goal, step.choices), schema, schema)
-    output = await loop.run(value)
-    return StepOutcome(output=output, attempts=loop.attempt)
+    json_schema = ctx.resolved.schemas.get(schema) if isinstance(schema, str) else schema
+    return await AgentLoop(ctx, step, step.goal, schema, json_schema).run(value)
 
 
 class AgentLoop:
@@ -78,59 +69,51 @@ class AgentLoop:
 
     def __init__(
         self,
-        run: PipelineRun,
+        ctx: StepContext,
         step: LlmStepBase,
-        key: str,
         goal: str,
         output_schema: str | dict[str, Any] | None,
         json_schema: dict[str, Any] | None,
     ) -> None:
-        self.pipeline = run
+        self.ctx = ctx
         self.step = step
-        self.key = key
         self.goal = goal
         self.output_schema = output_schema
         self.json_schema = json_schema
-        self.model = step.model or run.spec.model or ""
-        self.record: StepResult = run.result.steps[key]
+        self.model = step.model or ctx.spec.model or ""
         self.calls = 0
         self.attempt = 1
         self.allowed = list(step.tools) if isinstance(step, AgentStep) else []
-        self.tools = [run.resolved.tools[name].spec for name in self.allowed]
+        self.tools = [ctx.resolved.tools[name].spec for name in self.allowed]
 
-    async def run(self, value: Any) -> Any:
+    async def run(self, value: Any) -> StepOutcome:
         base = task_messages(
             system_prompt=self.step.system_prompt,
             goal=self.goal,
-            constraints=[*self.pipeline.spec.constraints, *self.step.constraints],
+            constraints=[*self.ctx.spec.constraints, *self.step.constraints],
             input_value=value,
-            output_schema=self.json_schema,
         )
         working = list(base)
+        failures: list[AttemptFailure] = []
         for attempt in range(1, self.step.max_attempts + 1):
             self.attempt = attempt
             attempt_start = len(working)
             content = await self._converse(working)
             output, errors = await self._check(content)
             if not errors:
-                self.record.conversation = [_bounded(m) for m in base + working[attempt_start:]]
-                self.pipeline.changed()
-                return output
-            self.record.validation_failures.append(
-                AttemptFailure(attempt=attempt, errors=errors, answer=(content or "")[:1000])
-            )
-            self.record.cognitive_retries = min(attempt, self.step.max_attempts - 1)
-            self.pipeline.changed()
+                kept = None
+                if self.step.keep_conversation:
+                    kept = [_bounded(m) for m in base + working[attempt_start:]]
+                return StepOutcome(output=output, attempts=attempt, conversation=kept)
+            failure = AttemptFailure(attempt=attempt, errors=errors, answer=(content or "")[:1000])
+            failures.append(failure)
+            self.ctx.record_rejected_answer(failure, min(attempt, self.step.max_attempts - 1))
             working.append(correction_message(errors))
-        raise StepExecutionError(
-            "ValidationFailed",
+        raise StepFailure(
+            ErrorType.VALIDATION_FAILED,
             f"no valid answer after {self.step.max_attempts} attempts; last errors: "
-            + "; ".join(self.record.validation_failures[-1].errors),
-            details=[
-                f"attempt {failure.attempt}: {error}"
-                for failure in self.record.validation_failures
-                for error in failure.errors
-            ],
+            + "; ".join(failures[-1].errors),
+            details=[f"attempt {f.attempt}: {error}" for f in failures for error in f.errors],
         )
 
     async def _check(self, content: str | None) -> tuple[Any, list[str]]:
@@ -138,12 +121,14 @@ class AgentLoop:
         (an activity: user code), then the semantic validators (activities)."""
         output, errors = check_answer(content, self.json_schema)
         if not errors and isinstance(self.output_schema, str):
-            checked: CheckOutputResult = await workflow.execute_local_activity(
+            checked = await self.ctx.activity(
                 CHECK_OUTPUT_ACTIVITY,
                 CheckOutputRequest(model=self.output_schema, value=output),
-                start_to_close_timeout=CHECK_TIMEOUT,
-                summary=f"{self.key} · check {self.output_schema}",
                 result_type=CheckOutputResult,
+                summary=f"check {self.output_schema}",
+                local=True,
+                timeout=CHECK_TIMEOUT,
+                retry=CHECK_RETRY,
             )
             output, errors = checked.output, checked.errors
         if not errors:
@@ -160,8 +145,8 @@ class AgentLoop:
                 working.append(Message(role="assistant", content=response.content))
                 return response.content
             if round_number == limit:
-                raise StepExecutionError(
-                    "ToolRoundsExceeded",
+                raise StepFailure(
+                    ErrorType.TOOL_ROUNDS_EXCEEDED,
                     f"the model still asked for tools after {limit} rounds "
                     f"(max_tool_rounds={limit}): {', '.join(c.name for c in response.tool_calls)}",
                 )
@@ -172,14 +157,14 @@ class AgentLoop:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call_model(self, messages: list[Message]) -> ModelResponse:
-        self.pipeline.check_budget(self.key)
+        self.ctx.check_budget()
         size = sum(len(m.content or "") + len(str(m.tool_calls)) for m in messages)
         if size > MAX_REQUEST_CHARS:
-            raise StepExecutionError(
-                PAYLOAD_TOO_LARGE,
-                f"the conversation of step {self.key!r} has grown to {size} characters, over the "
-                f"{MAX_REQUEST_CHARS} that one model call may carry through Temporal; make the "
-                "tools return less, or lower max_tool_rounds",
+            raise StepFailure(
+                ErrorType.PAYLOAD_TOO_LARGE,
+                f"the conversation of step {self.ctx.key!r} has grown to {size} characters, over "
+                f"the {MAX_REQUEST_CHARS} that one model call may carry through Temporal; make "
+                "the tools return less, or lower max_tool_rounds",
             )
         self.calls += 1
         request = ModelRequest(
@@ -194,23 +179,15 @@ class AgentLoop:
             max_output_tokens=self.step.max_output_tokens,
             script=_script(self.step),
         )
-        result: ModelCallResult = await workflow.execute_activity(
+        result = await self.ctx.activity(
             LLM_CALL_ACTIVITY,
-            ModelCallRequest(request=request, step_id=self.key),
-            start_to_close_timeout=self.pipeline.step_timeout(self.step) or MODEL_CALL_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=self.pipeline.step_retry(self.step),
-            summary=f"{self.key} · {self.model} · attempt {self.attempt} · call {self.calls}",
+            ModelCallRequest(request=request, step_id=self.ctx.key),
             result_type=ModelCallResult,
+            summary=f"{self.model} · attempt {self.attempt} · call {self.calls}",
+            timeout=self.ctx.deadline or MODEL_CALL_TIMEOUT,
         )
-        usage = result.response.usage
-        self.pipeline.result.cost.record(
-            self.key, self.model, usage.input_tokens, usage.output_tokens, result.cost_usd
-        )
-        self.record.usage = self.pipeline.result.cost.by_step[self.key]
-        self.record.transient_retries += result.attempt - 1
-        self.record.attempts = self.attempt
-        self.pipeline.changed()
+        self.ctx.record_model_call(self.model, result)
+        self.ctx.record_attempt(self.attempt)
         return result.response
 
     # -- tools and validators ----------------------------------------------------------------
@@ -220,18 +197,19 @@ class AgentLoop:
             content = f"Refused: the tool {call.name!r} is not allowed here (allowed: {allowed})."
             self._record_tool(call, "refused", content, error=content)
             return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
-        tool = self.pipeline.resolved.tools[call.name]
+        tool = self.ctx.resolved.tools[call.name]
         request = ToolCallRequest(
-            tool=call.name, arguments=call.arguments, step_id=self.key, call_id=call.id
+            tool=call.name, arguments=call.arguments, step_id=self.ctx.key, call_id=call.id
         )
         try:
-            result: ToolCallResult = await workflow.execute_activity(
+            result = await self.ctx.activity(
                 TOOL_CALL_ACTIVITY,
                 request,
-                start_to_close_timeout=tool.timeout,
-                retry_policy=retry_policy(tool.retry),
-                summary=f"{self.key} · tool {call.name}",
                 result_type=ToolCallResult,
+                summary=f"tool {call.name}",
+                timeout=tool.timeout,
+                retry=tool.retry.policy(),
+                heartbeat=False,
             )
         except ActivityError as err:
             error = classify(err)
@@ -240,9 +218,13 @@ class AgentLoop:
             return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
         outcome = OUTCOMES.get(result.error_type, "tool_error") if not result.ok else "ok"
         self._record_tool(
-            call, outcome, result.content, result.duration_ms, None if result.ok else result.content
+            call,
+            outcome,
+            result.content,
+            result.duration_ms,
+            None if result.ok else result.content,
+            attempt=result.attempt,
         )
-        self.record.transient_retries += result.attempt - 1
         content = result.content
         if len(content) > MAX_TOOL_RESULT_CHARS:
             content = (
@@ -258,32 +240,28 @@ class AgentLoop:
         content: str,
         duration_ms: float = 0.0,
         error: str | None = None,
+        attempt: int = 1,
     ) -> None:
-        self.record.tool_calls.append(
-            ToolCallRecord(
-                call_id=call.id,
-                tool=call.name,
-                arguments=call.arguments[:2000],
-                outcome=outcome,
-                result_size=len(content),
-                duration_ms=duration_ms,
-                error=error,
-            )
+        record = ToolCallRecord(
+            call_id=call.id,
+            tool=call.name,
+            arguments=call.arguments[:2000],
+            outcome=outcome,
+            result_size=len(content),
+            duration_ms=duration_ms,
+            error=error,
         )
-        self.pipeline.changed()
+        self.ctx.record_tool_call(record, attempt)
 
     async def _semantic_errors(self, output: Any) -> list[str]:
         validators = self.step.validators if isinstance(self.step, AgentStep) else []
         errors: list[str] = []
         for name in validators:
-            result: CodeStepResult = await workflow.execute_activity(
+            result = await self.ctx.activity(
                 CODE_STEP_ACTIVITY,
-                CodeStepRequest(function=name, input=output, step_id=f"{self.key}/{name}"),
-                start_to_close_timeout=self.pipeline.step_timeout(self.step)
-                or DEFAULT_ATTEMPT_TIMEOUT,
-                retry_policy=self.pipeline.step_retry(self.step),
-                summary=f"{self.key} · validate {name}",
+                CodeStepRequest(function=name, input=output, step_id=f"{self.ctx.key}/{name}"),
                 result_type=CodeStepResult,
+                summary=f"validate {name}",
             )
             errors += [f"{name}: {error}" for error in result.output or []]
         return errors

@@ -1,31 +1,23 @@
-"""Parallel steps: branches run concurrently through the choke point, then a declared merge."""
+"""Executor of `parallel` steps: branches run concurrently through the engine, then a merge."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio import workflow
 
+from workflows.kinds.context import StepContext, StepFailure, StepOutcome
+
 with workflow.unsafe.imports_passed_through():
+    from taskagent.errors import ErrorType
+    from taskagent.kinds.parallel import ParallelStep
     from taskagent.names import CODE_STEP_ACTIVITY
     from taskagent.results import CodeStepRequest, CodeStepResult, StepStatus
-    from taskagent.spec import ParallelStep
-    from workflows.failures import StepExecutionError
-    from workflows.steps.base import StepOutcome
-    from workflows.steps.code import DEFAULT_ATTEMPT_TIMEOUT
-
-if TYPE_CHECKING:
-    from workflows.engine import PipelineRun
 
 
-async def run_parallel_step(
-    run: PipelineRun, step: ParallelStep, key: str, value: Any
-) -> StepOutcome:
-    tasks = [
-        asyncio.create_task(run.run_step(branch, f"{key}/{branch.id}", value, parent=key))
-        for branch in step.branches
-    ]
+async def execute(ctx: StepContext, step: ParallelStep, value: Any) -> StepOutcome:
+    tasks = [asyncio.create_task(ctx.run_nested(branch, value)) for branch in step.branches]
     try:
         records = await asyncio.gather(*tasks)
     except asyncio.CancelledError:
@@ -36,17 +28,16 @@ async def run_parallel_step(
     failed = [r for r in records if r.status is StepStatus.FAILED]
     if failed:
         details = "; ".join(f"{r.id}: {r.error.message if r.error else '?'}" for r in failed)
-        raise StepExecutionError("BranchFailed", f"{len(failed)} branch(es) failed: {details}")
+        raise StepFailure(ErrorType.BRANCH_FAILED, f"{len(failed)} branch(es) failed: {details}")
     outputs = {
         branch.id: record.output
         for branch, record in zip(step.branches, records, strict=True)
         if record.status is StepStatus.COMPLETED
     }
-    merged = await _merge(run, step, key, outputs)
-    return StepOutcome(output=merged)
+    return StepOutcome(output=await _merge(ctx, step, outputs))
 
 
-async def _merge(run: PipelineRun, step: ParallelStep, key: str, outputs: dict[str, Any]) -> Any:
+async def _merge(ctx: StepContext, step: ParallelStep, outputs: dict[str, Any]) -> Any:
     if step.merge == "object":
         return outputs
     if step.merge == "list":
@@ -55,20 +46,19 @@ async def _merge(run: PipelineRun, step: ParallelStep, key: str, outputs: dict[s
         merged: dict[str, Any] = {}
         for branch_id, output in outputs.items():
             if not isinstance(output, dict):
-                raise StepExecutionError(
-                    "MergeError",
+                raise StepFailure(
+                    ErrorType.MERGE_ERROR,
                     f"merge 'update' needs objects; branch {branch_id!r} gave "
                     f"{type(output).__name__}",
                 )
             merged.update(output)
         return merged
-    request = CodeStepRequest(function=step.merge, input=outputs, step_id=f"{key}/merge")
-    result = await workflow.execute_local_activity(
+    request = CodeStepRequest(function=step.merge, input=outputs, step_id=f"{ctx.key}/merge")
+    result = await ctx.activity(
         CODE_STEP_ACTIVITY,
         request,
-        start_to_close_timeout=run.step_timeout(step) or DEFAULT_ATTEMPT_TIMEOUT,
-        retry_policy=run.step_retry(step),
-        summary=f"{key} · merge {step.merge}",
         result_type=CodeStepResult,
+        summary=f"merge {step.merge}",
+        local=True,
     )
     return result.output

@@ -1,0 +1,29 @@
+"""Executor of `code` steps: a registered function, as an activity (or a local one when cheap)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+from workflows.kinds.context import StepContext, StepOutcome
+
+with workflow.unsafe.imports_passed_through():
+    from taskagent.kinds.code import CodeStep
+    from taskagent.names import CODE_STEP_ACTIVITY
+    from taskagent.results import CodeStepRequest, CodeStepResult
+
+
+async def execute(ctx: StepContext, step: CodeStep, value: Any) -> StepOutcome:
+    request = CodeStepRequest(
+        function=step.function, input=value, step_id=ctx.key, idempotency_key=ctx.idempotency_key
+    )
+    local = step.local if step.local is not None else step.function in ctx.resolved.local_functions
+    result = await ctx.activity(
+        CODE_STEP_ACTIVITY,
+        request,
+        result_type=CodeStepResult,
+        summary=step.function,
+        local=local,
+    )
+    return StepOutcome(output=result.output, attempts=result.attempt)

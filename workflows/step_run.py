@@ -1,0 +1,230 @@
+"""The StepContext of one running step: the engine's side of the kinds' interface.
+
+Every activity a step runs goes through `activity()`, which always applies a bounded retry policy,
+a timeout and the Web UI label; every report (usage, tool calls, rejected answers) lands in the
+step's record and the run's ledger here, in engine code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+
+from workflows.kinds.context import StepFailure
+
+with workflow.unsafe.imports_passed_through():
+    from taskagent.errors import ErrorType
+    from taskagent.names import PIPELINE_WORKFLOW
+    from taskagent.operator import ApprovalDecision, RetryStep
+    from taskagent.results import (
+        AttemptFailure,
+        ModelCallResult,
+        PipelineResult,
+        PipelineRunRequest,
+        ResolvedPipeline,
+        StepResult,
+        ToolCallRecord,
+    )
+    from taskagent.spec import Budget, PipelineSpec, StepBase
+
+if TYPE_CHECKING:
+    from workflows.engine import PipelineRun
+
+T = TypeVar("T")
+
+DEFAULT_ATTEMPT_TIMEOUT = timedelta(minutes=5)
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""Activities heartbeat every second; a dead worker's activity is retried after this long."""
+
+
+class StepRun:
+    """One step's execution, as its executor sees it (implements StepContext)."""
+
+    def __init__(self, run: PipelineRun, step: StepBase, record: StepResult) -> None:
+        self._run = run
+        self.step = step
+        self.record = record
+        self.finished_at: datetime | None = None
+        """When the step's last activity or child finished, by its own report."""
+        self._new_inputs = 0
+
+    # -- what the step sees ----------------------------------------------------------------
+    @property
+    def key(self) -> str:
+        return self.record.id
+
+    @property
+    def spec(self) -> PipelineSpec:
+        return self._run.spec
+
+    @property
+    def resolved(self) -> ResolvedPipeline:
+        return self._run.resolved
+
+    @property
+    def deadline(self) -> timedelta | None:
+        return self._run.step_deadline(self.step)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return (self.step.retry or self.spec.defaults.retry).policy()
+
+    @property
+    def idempotency_key(self) -> str:
+        info = workflow.info()
+        execution = f"#{self._new_inputs}" if self._new_inputs else ""
+        return f"{info.workflow_id}/{info.run_id}/{self.key}{execution}"
+
+    def scope(self) -> Mapping[str, Any]:
+        return self._run.scope()
+
+    # -- what the step does ----------------------------------------------------------------
+    async def activity(
+        self,
+        name: str,
+        arg: Any,
+        *,
+        result_type: type[T],
+        summary: str,
+        local: bool = False,
+        timeout: timedelta | None = None,
+        retry: RetryPolicy | None = None,
+        heartbeat: bool = True,
+    ) -> T:
+        attempt_timeout = timeout or self.deadline or DEFAULT_ATTEMPT_TIMEOUT
+        options: dict[str, Any] = {
+            "start_to_close_timeout": attempt_timeout,
+            "schedule_to_close_timeout": self.deadline,
+            "retry_policy": retry or self.retry_policy,
+            "summary": f"{self.key} · {summary}",
+            "result_type": result_type,
+        }
+        if local:
+            result = await workflow.execute_local_activity(name, arg, **options)
+        else:
+            if heartbeat:
+                options["heartbeat_timeout"] = HEARTBEAT_TIMEOUT
+            result = await workflow.execute_activity(name, arg, **options)
+        self._note_finish(getattr(result, "finished_at", None))
+        return result  # type: ignore[no-any-return]
+
+    async def child_pipeline(self, request: PipelineRunRequest, name: str) -> PipelineResult:
+        info = workflow.info()
+        try:
+            # The step's deadline cancels the child (through the choke point); no execution
+            # timeout here, or the server would terminate the child and leave its activities.
+            result: PipelineResult = await workflow.execute_child_workflow(
+                PIPELINE_WORKFLOW,
+                request,
+                id=f"{info.workflow_id}/{self.key}",
+                task_queue=info.task_queue,
+                result_type=PipelineResult,
+                static_summary=f"sub-pipeline {name} (step {self.key} of {self.spec.name})",
+            )
+        except ChildWorkflowError as err:
+            child = _failed_result(err)
+            if child is not None:
+                self._add_child_cost(child)
+            raise
+        self._add_child_cost(result)
+        self._note_finish(result.finished_at)
+        return result
+
+    async def wait_for_approval(
+        self, timeout: timedelta | None, schema: dict[str, Any] | None
+    ) -> ApprovalDecision | None:
+        seconds = timeout.total_seconds() if timeout is not None else None
+        return await self._run.desk.wait_for_approval(self.record, seconds, schema)
+
+    async def run_nested(self, step: StepBase, value: Any) -> StepResult:
+        record = await self._run.run_step(step, f"{self.key}/{step.id}", value, parent=self.key)
+        self._note_finish(record.finished_at)
+        return record
+
+    # -- what the step reports -------------------------------------------------------------
+    def check_budget(self) -> None:
+        budget = self.spec.budget
+        if budget is None:
+            return
+        total = self._run.result.cost.total
+        spent = []
+        if budget.usd is not None and total.cost_usd >= budget.usd:
+            spent.append(f"${total.cost_usd:.6f} of ${budget.usd}")
+        if budget.tokens is not None and total.tokens >= budget.tokens:
+            spent.append(f"{total.tokens} of {budget.tokens} tokens")
+        if spent:
+            raise StepFailure(
+                ErrorType.BUDGET_EXCEEDED,
+                f"the run's budget is spent ({', '.join(spent)} used by {total.calls} model "
+                f"calls); step {self.key!r} made no further model call",
+            )
+
+    def remaining_budget(self) -> Budget | None:
+        budget = self.spec.budget
+        if budget is None:
+            return None
+        total = self._run.result.cost.total
+        return Budget(
+            usd=None if budget.usd is None else max(budget.usd - total.cost_usd, 0.0),
+            tokens=None if budget.tokens is None else max(budget.tokens - total.tokens, 0),
+        )
+
+    def record_attempt(self, attempt: int) -> None:
+        self.record.attempts = attempt
+        self._run.board.changed()
+
+    def record_model_call(self, model: str, result: ModelCallResult) -> None:
+        usage = result.response.usage
+        ledger = self._run.result.cost
+        ledger.record(self.key, model, usage.input_tokens, usage.output_tokens, result.cost_usd)
+        self.record.usage = ledger.by_step[self.key]
+        self.record.transient_retries += result.attempt - 1
+        self._run.board.changed()
+
+    def record_tool_call(self, call: ToolCallRecord, attempt: int = 1) -> None:
+        self.record.tool_calls.append(call)
+        self.record.transient_retries += attempt - 1
+        self._run.board.changed()
+
+    def record_rejected_answer(self, failure: AttemptFailure, cognitive_retries: int) -> None:
+        self.record.validation_failures.append(failure)
+        self.record.cognitive_retries = cognitive_retries
+        self._run.board.changed()
+
+    # -- for the engine --------------------------------------------------------------------
+    def retried(self, decision: RetryStep, override: Any) -> Any:
+        """Apply an operator's retry: maybe another model; the input override to use."""
+        if decision.model is not None:
+            self.step = self.step.model_copy(update={"model": decision.model})
+        self.finished_at = None
+        if decision.input is None:
+            return override
+        self._new_inputs += 1  # a new execution: side effects get a new idempotency key
+        return decision.input
+
+    def _note_finish(self, when: datetime | None) -> None:
+        if when is not None and (self.finished_at is None or when > self.finished_at):
+            self.finished_at = when
+
+    def _add_child_cost(self, child: PipelineResult) -> None:
+        ledger = self._run.result.cost
+        ledger.merge(self.key, child.cost)
+        self.record.usage = ledger.by_step.get(self.key)
+        self._run.board.changed()
+
+
+def _failed_result(err: ChildWorkflowError) -> PipelineResult | None:
+    """The PipelineResult a failed child carries in its PipelineFailed error, if any."""
+    cause = err.cause
+    if (
+        isinstance(cause, ApplicationError)
+        and cause.type == ErrorType.PIPELINE_FAILED
+        and cause.details
+    ):
+        return PipelineResult.model_validate(cause.details[0])
+    return None
