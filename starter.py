@@ -16,6 +16,7 @@ import contextlib
 import json
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +292,7 @@ def _json_arg(text: str | None, flag: str) -> Any:
 
 async def cmd_operate(args: argparse.Namespace, settings: Settings) -> int:
     """retry, skip, abort, approve, reject: a validated update to a waiting step."""
-    common = {"step": args.step, "comment": args.comment, "by": args.by}
+    common = {"step": args.step, "comment": args.comment, "by": args.by, "at": datetime.now(UTC)}
     name, update = {
         "retry": lambda: (
             RETRY_STEP,

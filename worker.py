@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker, WorkflowRunner
 
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
 from taskagent.llm.factory import ProviderFactory
@@ -57,8 +58,15 @@ def build_worker(
     providers: ProviderFactory,
     prices: PriceTable | None = None,
     graceful_shutdown: timedelta = GRACEFUL_SHUTDOWN,
+    *,
+    interceptors: Sequence[Interceptor] = (),
+    workflow_runner: WorkflowRunner | None = None,
 ) -> Worker:
-    """A worker with every workflow and activity wired to `registry` and `providers`."""
+    """A worker with every workflow and activity wired to `registry` and `providers`.
+
+    `workflow_runner` defaults to Temporal's sandbox with its default restrictions: workflow
+    code needs no special configuration, and a `Replayer` built the same way replays its runs.
+    """
     stores_large = client.data_converter.external_storage is not None
     code = CodeActivities(registry, max_output_bytes=None if stores_large else MAX_INLINE_OUTPUT)
     pipelines = PipelineActivities(registry, providers.settings.default_model)
@@ -70,6 +78,8 @@ def build_worker(
         workflows=[PipelineWorkflow],
         activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
+        interceptors=interceptors,
+        **({"workflow_runner": workflow_runner} if workflow_runner is not None else {}),
         # Cancellation reaches an activity in a heartbeat's response: keep that prompt.
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,

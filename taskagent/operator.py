@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,11 @@ class _Update(BaseModel):
     step: str = Field(description="Id of the waiting step (`parallel/branch` for a branch).")
     comment: str = ""
     by: str = Field("", description="Who acts, for the record.")
+    at: datetime | None = Field(
+        None,
+        description="When the person decided (their clock; starter.py sets it). The step's "
+        "record ends then, even if a reset later delivers the decision again.",
+    )
 
 
 class RetryStep(_Update):

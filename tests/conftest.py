@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -25,3 +26,15 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     return unique("tq")
+
+
+CONFIGURATION_PREFIXES = ("OPENAI_", "GEMINI_", "GOOGLE_", "TASKAGENT_", "TEMPORAL_", "OTEL_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider key, base URL or TaskAgent setting of the developer's shell reaches a test
+    (nor the workers and CLIs it starts): each test sets what it needs."""
+    for name in list(os.environ):
+        if name.startswith(CONFIGURATION_PREFIXES):
+            monkeypatch.delenv(name)

@@ -18,8 +18,18 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
+from temporalio.worker import (
+    Interceptor,
+    StartActivityInput,
+    StartLocalActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+    WorkflowRunner,
+)
 
 from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed, StepStatus
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
@@ -51,19 +61,57 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
         await asyncio.sleep(0.05)
 
 
+ACTIVITY_POLICIES: list[tuple[str, RetryPolicy | None]] = []
+"""(activity type, retry policy) of every activity and local activity a test run scheduled."""
+
+
+class PolicyRecorder(Interceptor):
+    """Records the retry policy of every activity that workflow code schedules."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        return _RecordingInbound
+
+
+class _RecordingInbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_RecordingOutbound(outbound))
+
+
+class _RecordingOutbound(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput) -> Any:
+        ACTIVITY_POLICIES.append((input.activity, input.retry_policy))
+        return super().start_activity(input)
+
+    def start_local_activity(self, input: StartLocalActivityInput) -> Any:
+        ACTIVITY_POLICIES.append((input.activity, input.retry_policy))
+        return super().start_local_activity(input)
+
+
 @asynccontextmanager
 async def running_worker(
     client: Client,
     registry: Registry,
     task_queue: str,
     providers: ProviderFactory | None = None,
+    workflow_runner: WorkflowRunner | None = None,
 ) -> AsyncIterator[None]:
-    """A worker on `task_queue`; models are the offline one unless `providers` says otherwise."""
+    """A worker on `task_queue`; models are the offline one unless `providers` says otherwise.
+
+    Every activity the run schedules is checked for a bounded retry policy (see ACTIVITY_POLICIES).
+    """
     factory = providers or ProviderFactory(
         ProviderSettings(TASKAGENT_DEFAULT_MODEL="offline:default")
     )
     worker = build_worker(
-        client, registry, task_queue, factory, graceful_shutdown=timedelta(seconds=0)
+        client,
+        registry,
+        task_queue,
+        factory,
+        graceful_shutdown=timedelta(seconds=0),
+        interceptors=[PolicyRecorder()],
+        workflow_runner=workflow_runner,
     )
     try:
         async with worker:

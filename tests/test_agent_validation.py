@@ -77,9 +77,15 @@ def test_router_choice_references_and_minimum_choices():
     ]
 
 
-def test_pipeline_model_and_budget_are_checked():
+def test_pipeline_model_and_budget_are_checked_together():
+    """The pipeline's model is checked even when another problem keeps the spec from parsing."""
     found = problems(agent(), model="openai", budget={"usd": -1})
     assert "budget.usd: Input should be greater than or equal to 0" in found
+    assert (
+        "model: model 'openai' must be provider:model, with provider one of openai, gemini, "
+        "offline (e.g. openai:gpt-4o-mini)"
+    ) in found
+    assert len(found) == 2
 
 
 def test_a_switch_cannot_be_a_parallel_branch():

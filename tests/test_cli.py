@@ -28,20 +28,21 @@ def temporal_cli(env, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def cli_start(env, task_queue: str, payload: str) -> str:
+def cli_start(env, task_queue: str, *payloads: str, workflow_type: str = "PipelineWorkflow") -> str:
+    """`temporal workflow start` with one `--input` per payload (none, one or several)."""
     workflow_id = unique("cli")
+    inputs = [arg for payload in payloads for arg in ("--input", payload)]
     done = temporal_cli(
         env,
         "workflow",
         "start",
         "--type",
-        "PipelineWorkflow",
+        workflow_type,
         "--task-queue",
         task_queue,
         "--workflow-id",
         workflow_id,
-        "--input",
-        payload,
+        *inputs,
     )
     assert done.returncode == 0, done.stderr
     return workflow_id
@@ -99,6 +100,35 @@ async def test_temporal_cli_start_with_malformed_request_fails_at_once(env, task
     assert "pipeline: Field required" in error.message
     assert "pipelin: unknown field" in error.message
     assert '{"pipeline":' in error.message  # the expected shape
+
+
+@pytest.mark.parametrize(
+    ("payloads", "said"),
+    [
+        ((), "PipelineWorkflow got 0 arguments"),
+        (('{"pipeline": "company_facts"}', "{}"), "PipelineWorkflow got 2 arguments"),
+        (("null",), "the argument is null"),
+        (('"company_facts"',), "the argument is a JSON str"),
+        (('{"pipeline": "company_facts", "inputs": {"company": "Acme"}}',), "'inputs'"),
+    ],
+    ids=["no input", "two inputs", "null", "a string", "an unknown field"],
+)
+async def test_temporal_cli_start_with_a_bad_envelope_fails_at_once(
+    env, task_queue, payloads, said
+):
+    async with running_worker(env.client, example_registry(), task_queue):
+        error = await failure_of(env, cli_start(env, task_queue, *payloads))
+    assert error.type == "InvalidRequest" and error.non_retryable
+    assert said in error.message
+    assert '{"pipeline":' in error.message  # the expected shape
+
+
+async def test_an_unknown_workflow_type_on_the_queue_fails_at_once(env, task_queue):
+    async with running_worker(env.client, example_registry(), task_queue):
+        workflow_id = cli_start(env, task_queue, "{}", workflow_type="PipelineWorkflw")
+        error = await failure_of(env, workflow_id)
+    assert error.type == "UnknownWorkflowType"
+    assert "'PipelineWorkflw'" in error.message and "'PipelineWorkflow'" in error.message
 
 
 async def test_input_violating_the_input_schema_fails_at_once(env, task_queue):

@@ -79,6 +79,12 @@ async def test_sigkill_worker_mid_run_then_a_new_worker_finishes_it(env, tmp_pat
     assert runs(tmp_path, "tool") == 1
     assert runs(tmp_path, "gate") == 2  # the in-flight activity ran again: at least once
     assert result.steps["gate"].output == {"opened": "open"}
+    # The ledger, rebuilt by the new worker's replay, counts every call once.
+    ledger = result.cost
+    assert ledger.total.calls == 4 and ledger.total.tokens == 4 * (11 + 7)
+    calls = {step: usage.calls for step, usage in ledger.by_step.items()}
+    assert calls == {"think": 1, "use_tool": 2, "conclude": 1}
+    assert ledger.by_model["openai:gpt-crash"].calls == 4
 
 
 async def test_sigterm_drains_the_in_flight_activity(env, tmp_path):

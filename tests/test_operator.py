@@ -193,7 +193,7 @@ async def test_approval_with_an_edited_payload(env, task_queue):
 
 async def test_rejection_fails_the_step_without_pausing(env, task_queue):
     async with running_worker(env.client, probes, task_queue):
-        pipeline = approval_pipeline()
+        pipeline = approval_pipeline(on_error="pause")  # a decision: not paused even so
         handle = await start(env.client, task_queue, pipeline, {"amount": 5})
         await wait_until_waiting(handle, "approve")
         await handle.execute_update(
@@ -201,6 +201,7 @@ async def test_rejection_fails_the_step_without_pausing(env, task_queue):
         )
         result = await failed_result(handle)
     assert result.steps["approve"].error.type == "Rejected"
+    assert result.steps["approve"].status is StepStatus.FAILED
     assert result.steps["pay"].status is StepStatus.SKIPPED
 
 

@@ -297,7 +297,7 @@ class PipelineRun:
                     outcome = StepOutcome(output=decision.output)
                     record.error = None
                     record.reason = f"output supplied by operator {decision.by}: {decision.comment}"
-                    stepper.finished_at = None
+                    stepper.note_decision(decision.at)
                     break
                 self.aborted = True
                 return self._fail(

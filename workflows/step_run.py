@@ -139,7 +139,9 @@ class StepRun:
         self, timeout: timedelta | None, schema: dict[str, Any] | None
     ) -> ApprovalDecision | None:
         seconds = timeout.total_seconds() if timeout is not None else None
-        return await self._run.desk.wait_for_approval(self.record, seconds, schema)
+        decision = await self._run.desk.wait_for_approval(self.record, seconds, schema)
+        self._note_finish(decision.at if decision is not None else None)
+        return decision
 
     async def run_nested(self, step: StepBase, value: Any) -> StepResult:
         record = await self._run.run_step(step, f"{self.key}/{step.id}", value, parent=self.key)
@@ -206,6 +208,11 @@ class StepRun:
             return override
         self._new_inputs += 1  # a new execution: side effects get a new idempotency key
         return decision.input
+
+    def note_decision(self, at: datetime | None) -> None:
+        """A person's decision ended the step (an operator's skip): its time, if known."""
+        self.finished_at = None
+        self._note_finish(at)
 
     def _note_finish(self, when: datetime | None) -> None:
         if when is not None and (self.finished_at is None or when > self.finished_at):
