@@ -16,10 +16,12 @@ import contextlib
 import json
 import sys
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -33,7 +35,7 @@ from temporalio.client import (
     WorkflowHistory,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError
 
 from taskagent.errors import ErrorType
@@ -232,7 +234,7 @@ def report_failure(failure: WorkflowFailureError, as_json: bool, show_steps: boo
     if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PIPELINE:
         err.print(f"[red]INVALID[/red] {cause.message}")
         return EXIT_INVALID
-    err.print(f"[red]FAILED[/red] {cause.message if cause else failure}")
+    err.print(f"[red]FAILED[/red] {cause.message if isinstance(cause, FailureError) else failure}")
     return EXIT_FAILED
 
 
@@ -293,7 +295,7 @@ def _json_arg(text: str | None, flag: str) -> Any:
 async def cmd_operate(args: argparse.Namespace, settings: Settings) -> int:
     """retry, skip, abort, approve, reject: a validated update to a waiting step."""
     common = {"step": args.step, "comment": args.comment, "by": args.by, "at": datetime.now(UTC)}
-    name, update = {
+    updates: dict[str, Callable[[], tuple[str, BaseModel]]] = {
         "retry": lambda: (
             RETRY_STEP,
             RetryStep(**common, input=_json_arg(args.input, "--input"), model=args.model),
@@ -305,14 +307,17 @@ async def cmd_operate(args: argparse.Namespace, settings: Settings) -> int:
             ApprovalDecision(**common, approved=True, payload=_json_arg(args.payload, "--payload")),
         ),
         "reject": lambda: (DECIDE_APPROVAL, ApprovalDecision(**common, approved=False)),
-    }[args.command]()
+    }
+    name, update = updates[args.command]()
     client = await connect(settings)
     handle = client.get_workflow_handle(args.workflow_id)
     try:
         reply = await handle.execute_update(name, update, result_type=OperatorReply)
     except WorkflowUpdateFailedError as error:
         cause = error.cause
-        err.print(f"[red]refused:[/red] {cause.message if cause else error}")
+        err.print(
+            f"[red]refused:[/red] {cause.message if isinstance(cause, FailureError) else error}"
+        )
         return EXIT_INVALID
     out.print(f"{reply.step}: {reply.action} — {reply.message}")
     return EXIT_OK
@@ -470,7 +475,8 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-COMMANDS = {
+Command = Callable[[argparse.Namespace, Settings], int | Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Command] = {
     "run": cmd_run,
     "validate": cmd_validate,
     "list": cmd_list,
@@ -489,7 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS[args.command]
     try:
         result = command(args, settings)
-        return asyncio.run(result) if asyncio.iscoroutine(result) else result
+        if isinstance(result, int):
+            return result
+        return asyncio.run(result)
     except (SpecError, SpecFileError, UsageError) as error:
         err.print(f"[red]error:[/red] {error}", highlight=False)
         return EXIT_INVALID

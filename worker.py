@@ -18,6 +18,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Interceptor, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
 from taskagent.llm.factory import ProviderFactory
@@ -79,7 +80,7 @@ def build_worker(
         activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
         interceptors=interceptors,
-        **({"workflow_runner": workflow_runner} if workflow_runner is not None else {}),
+        workflow_runner=workflow_runner or SandboxedWorkflowRunner(),
         # Cancellation reaches an activity in a heartbeat's response: keep that prompt.
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,

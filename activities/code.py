@@ -75,8 +75,8 @@ class CodeActivities:
             ) from None
         context = StepContext(
             request.step_id,
-            info.workflow_id,
-            info.workflow_run_id,
+            info.workflow_id or "",
+            info.workflow_run_id or "",
             info.attempt,
             key=request.idempotency_key,
         )

@@ -99,7 +99,7 @@ class Condition:
             raise ExpressionError(f"cannot evaluate {self.text!r}: {err}") from err
 
 
-class _DataEvaluator(EvalWithCompoundTypes):
+class _DataEvaluator(EvalWithCompoundTypes):  # type: ignore[misc]  # simpleeval is untyped
     """Reads fields as data: `a.items` is the field `items`, and a missing link reads as null."""
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:

@@ -9,6 +9,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from structlog.typing import Processor
 
 
 def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
@@ -18,7 +19,7 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

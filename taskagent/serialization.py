@@ -27,7 +27,7 @@ def spec_to_json(spec: PipelineSpec) -> str:
 
 
 def spec_to_yaml(spec: PipelineSpec) -> str:
-    return yaml.safe_dump(spec_to_data(spec), sort_keys=False, allow_unicode=True)
+    return str(yaml.safe_dump(spec_to_data(spec), sort_keys=False, allow_unicode=True))
 
 
 def parse_spec_text(text: str, *, fmt: str) -> Any:

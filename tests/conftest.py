@@ -23,6 +23,19 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         await environment.shutdown()
 
 
+@pytest.fixture(scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server: durable timers fire as soon as nothing else runs."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    )
+    try:
+        yield environment
+    finally:
+        await environment.shutdown()
+
+
 @pytest.fixture
 def task_queue() -> str:
     return unique("tq")

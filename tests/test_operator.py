@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from taskagent import Pipeline, PipelineResult, StepStatus
 from taskagent.operator import AbortStep, ApprovalDecision, OperatorReply, RetryStep, SkipStep
 from tests.support import (
     CALLS,
-    binary,
     failed_result,
     probes,
     running_worker,
@@ -203,18 +200,6 @@ async def test_rejection_fails_the_step_without_pausing(env, task_queue):
     assert result.steps["approve"].error.type == "Rejected"
     assert result.steps["approve"].status is StepStatus.FAILED
     assert result.steps["pay"].status is StepStatus.SKIPPED
-
-
-@pytest.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    )
-    try:
-        yield environment
-    finally:
-        await environment.shutdown()
 
 
 async def test_approval_timeout_takes_the_declared_default(skipping_env, task_queue):

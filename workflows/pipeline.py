@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
@@ -49,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from taskagent.spec import Budget
 
+N = TypeVar("N", int, float)
 RESOLVE_TIMEOUT = timedelta(seconds=30)
 RESOLVE_RETRY = RetryPolicy(maximum_attempts=5)
 EMPTY_CONTINUATION_PATCH = "taskagent-no-empty-continuation"
@@ -59,11 +61,11 @@ def tighter(own: Budget | None, parent: Budget) -> Budget:
     """The stricter of a pipeline's budget and what its parent run has left."""
     if own is None:
         return parent
+    return Budget(usd=_least(own.usd, parent.usd), tokens=_least(own.tokens, parent.tokens))
 
-    def least(a: float | None, b: float | None) -> float | None:
-        return b if a is None else a if b is None else min(a, b)
 
-    return Budget(usd=least(own.usd, parent.usd), tokens=least(own.tokens, parent.tokens))
+def _least(a: N | None, b: N | None) -> N | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 @workflow.defn(dynamic=True)
@@ -184,7 +186,7 @@ class PipelineWorkflow:
     async def decide_approval(self, request: ApprovalDecision) -> OperatorReply:
         """Approve or reject a waiting approval step."""
         self._operating().desk.decide(request)
-        action = "approve" if request.approved else "reject"
+        action: Literal["approve", "reject"] = "approve" if request.approved else "reject"
         return OperatorReply(step=request.step, action=action, message=f"{action}d")
 
     @decide_approval.validator

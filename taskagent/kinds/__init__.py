@@ -1,25 +1,22 @@
 """The step kinds TaskAgent knows, and the functions that iterate them.
 
 Adding a kind: write its contract module here (spec model, checks, output schema, builder; see
-`base.StepKind`), its executor under `workflows/kinds/`, and add one line to `KINDS`.
+`base.StepKind`), its executor under `workflows/kinds/`, and add its module's name to `MODULES`.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from taskagent.kinds import agent, approval, code, parallel, router, subpipeline, switch
 from taskagent.kinds.base import Catalog, StepBase, StepKind
 
-KINDS: tuple[StepKind, ...] = (
-    code.KIND,
-    switch.KIND,
-    parallel.KIND,
-    subpipeline.KIND,
-    agent.KIND,
-    router.KIND,
-    approval.KIND,
+MODULES = ("code", "switch", "parallel", "subpipeline", "agent", "router", "approval", "wait")
+"""The registry: each module declares one kind as `KIND`, in this order (the JSON Schema's)."""
+
+KINDS: tuple[StepKind, ...] = tuple(
+    importlib.import_module(f"{__name__}.{name}").KIND for name in MODULES
 )
 
 BY_NAME: dict[str, StepKind] = {kind.name: kind for kind in KINDS}

@@ -34,7 +34,7 @@ CONTENT_FILTER = ErrorType.CONTENT_FILTER
 MISSING_CREDENTIALS = ErrorType.MISSING_CREDENTIALS
 UNKNOWN = ErrorType.UNKNOWN
 
-_BY_STATUS: dict[int, tuple[str, bool]] = {
+_BY_STATUS: dict[int, tuple[ErrorType, bool]] = {
     400: (BAD_REQUEST, False),
     401: (UNAUTHORIZED, False),
     403: (FORBIDDEN, False),

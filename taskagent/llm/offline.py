@@ -161,7 +161,7 @@ class _Builder:
         node: Any = self._root
         for token in filter(None, ref[1:].split("/")):
             node = node[token.replace("~1", "/").replace("~0", "~")]
-        return node
+        return dict(node)
 
     def _choose(self, options: list[Any], depth: int) -> Any:
         resolved = [self._resolve(o) for o in options]
@@ -310,10 +310,8 @@ def _bounds(schema: dict[str, Any], *, integer: bool) -> tuple[float, float]:
         low = max(low, x_low + nudge) if low is not None else x_low + nudge
     if isinstance(x_high, int | float) and not isinstance(x_high, bool):
         high = min(high, x_high - nudge) if high is not None else x_high - nudge
-    if low is None and high is None:
-        return 0, 100
     if low is None:
-        return high - 100, high
+        return (0, 100) if high is None else (high - 100, high)
     if high is None:
         return low, low + 100
     return low, high

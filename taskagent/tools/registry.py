@@ -99,7 +99,7 @@ def describe_tool(
     a str, a pydantic model or JSON-able data. The description defaults to the docstring.
     """
     label = getattr(func, "__qualname__", repr(func))
-    tool_name = name or getattr(func, "__name__", "")
+    tool_name = str(name or getattr(func, "__name__", ""))
     if not TOOL_NAME_PATTERN.match(tool_name):
         raise ValueError(
             f"tool name {tool_name!r} must be 1-64 letters, digits, underscores or hyphens"

@@ -1,0 +1,18 @@
+"""Executor of `wait` steps: a durable timer, then the input passes on."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio import workflow
+
+from workflows.kinds.context import StepContext, StepOutcome
+
+with workflow.unsafe.imports_passed_through():
+    from taskagent.kinds.wait import WaitStep
+
+
+async def execute(ctx: StepContext, step: WaitStep, value: Any) -> StepOutcome:
+    await asyncio.sleep(step.duration.total_seconds())  # in a workflow: a durable timer
+    return StepOutcome(output=value)
