@@ -25,7 +25,7 @@ def schema_problem(schema: dict[str, Any] | None, path: Path) -> str | None:
             if node is None:
                 return (
                     None
-                    if any(not o.get("properties") for o in resolved)
+                    if any(not (o or {}).get("properties") for o in resolved)
                     else (f"has no field {part!r}")
                 )
         if isinstance(part, int) and "items" in node:

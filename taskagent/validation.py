@@ -222,7 +222,7 @@ class _Checker:
 
     # -- what every kind may ask for ------------------------------------------------------
     def json_schema(self, schema: Any, where: str) -> None:
-        if not isinstance(schema, Mapping | bool):
+        if not isinstance(schema, dict):
             self.add(where, f"a JSON Schema must be an object, not {type(schema).__name__}")
             return
         try:
