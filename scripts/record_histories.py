@@ -48,6 +48,7 @@ from tests.support import (
 )
 from tests.test_operator import approval_pipeline, wait_until_waiting
 from tests.test_replay import CLAIM_CHECK_OUTPUT, CLAIM_CHECK_THRESHOLD, PAYLOADS
+from tests.test_reset import approve_when_asked, every_kind
 
 OUT = ROOT / "tests" / "histories"
 TASK_QUEUE = "record-histories"
@@ -271,7 +272,29 @@ def scenarios() -> dict[str, Scenario]:
             {},
             claim_check=True,
         ),
+        # -- recorded by engine v2: its new paths ---------------------------------------------
+        "v2_every_kind": Scenario(every_kind_with_a_wait(), {}, interact=approve_every_kind),
+        "v2_no_empty_continuation": Scenario(
+            fan_out(15), {}, server="short_history", continues_as_new=False
+        ),
     }
+
+
+def every_kind_with_a_wait() -> Pipeline:
+    """One step of every kind (the approval waits for a person), then a one-second wait."""
+    return every_kind("recorded-every-kind").wait("pause", 1, depends_on=["end"])
+
+
+def fan_out(width: int) -> Pipeline:
+    """Steps that all start at once: when Temporal suggests continuing as new, none is left."""
+    pipeline = Pipeline("fan_out")
+    for n in range(width):
+        pipeline.code(f"s{n}", "echo", input=n)
+    return pipeline
+
+
+async def approve_every_kind(handle: WorkflowHandle[Any, Any]) -> None:
+    await approve_when_asked(handle)
 
 
 # -- recording ---------------------------------------------------------------------------------
