@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
 from pydantic import TypeAdapter, ValidationError
 
 from taskagent.expressions import (
@@ -27,7 +26,7 @@ from taskagent.graph import ancestors, effective_dependencies, find_cycle
 from taskagent.kinds import STEP_KINDS, keyed_steps, kind_of, output_schema, targets
 from taskagent.kinds.base import STRICT, Catalog, StepBase
 from taskagent.llm.refs import PROVIDERS, parse_model
-from taskagent.schema_paths import schema_errors, schema_problem
+from taskagent.schema_paths import check_schema, schema_errors, schema_problem
 from taskagent.spec import PipelineSpec, Step
 
 _STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Step)
@@ -225,10 +224,8 @@ class _Checker:
         if not isinstance(schema, dict):
             self.add(where, f"a JSON Schema must be an object, not {type(schema).__name__}")
             return
-        try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except jsonschema.SchemaError as err:
-            self.add(where, f"not a valid JSON Schema: {err.message}")
+        for problem in check_schema(schema):
+            self.add(where, problem)
 
     def model(self, ref: str, where: str) -> None:
         try:

@@ -42,7 +42,7 @@ def test_unknown_output_model_tool_validator_and_bad_model_are_all_listed():
 def test_inline_output_schema_must_be_a_json_schema():
     assert problems(agent(output_schema={"type": 12})) == [
         "step 'a'.output_schema: not a valid JSON Schema: 12 is not valid under any of the given "
-        "schemas"
+        "schemas (at #/type)"
     ]
 
 
