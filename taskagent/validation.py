@@ -26,7 +26,7 @@ from taskagent.graph import ancestors, effective_dependencies, find_cycle
 from taskagent.kinds import STEP_KINDS, keyed_steps, kind_of, output_schema, targets
 from taskagent.kinds.base import STRICT, Catalog, StepBase
 from taskagent.llm.refs import PROVIDERS, parse_model
-from taskagent.schema_paths import check_schema, schema_errors, schema_problem
+from taskagent.schemas import check_schema, schema_errors, schema_problem
 from taskagent.spec import PipelineSpec, Step
 
 _STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Step)

@@ -38,7 +38,11 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.operator",
     "taskagent.render",
     "taskagent.results",
-    "taskagent.schema_paths",
+    "taskagent.schemas",
+    *(
+        f"taskagent.schemas.{name}"
+        for name in ("analysis", "engine", "keywords", "limits", "paths", "prepared", "regex")
+    ),
     "taskagent.spec",
 }
 """Contracts and pure helpers: the only TaskAgent modules workflow code may load."""

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.operator
     import taskagent.render
     import taskagent.results
-    import taskagent.schema_paths
+    import taskagent.schemas
     import taskagent.spec  # noqa: F401
 
 from workflows.pipeline import PipelineWorkflow

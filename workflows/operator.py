@@ -10,7 +10,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from taskagent.operator import AbortStep, ApprovalDecision, RetryStep, SkipStep
     from taskagent.results import StepError, StepResult, StepStatus
-    from taskagent.schema_paths import schema_errors
+    from taskagent.schemas import schema_errors
 
 Decision = RetryStep | SkipStep | AbortStep | ApprovalDecision
 
@@ -71,6 +71,8 @@ def check_payload(schema: dict[str, Any] | None, value: Any, what: str) -> None:
     """Raise ValueError (which rejects the update) when `value` does not fit `schema`."""
     if schema is None:
         return
-    errors = [f"{path or what}: {message}" for path, message in schema_errors(schema, value)]
+    errors = [
+        f"{path or what}: {message}" for path, message in schema_errors(schema, value, checked=True)
+    ]
     if errors:
         raise ValueError(f"{what} does not match the step's schema: " + "; ".join(errors))

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from taskagent.llm.parsing import ParseError, extract_json
-from taskagent.schema_paths import schema_errors
+from taskagent.schemas import schema_errors
 
 
 def check_answer(content: str | None, schema: Mapping[str, Any] | None) -> tuple[Any, list[str]]:
@@ -25,7 +25,10 @@ def check_answer(content: str | None, schema: Mapping[str, Any] | None) -> tuple
         data = extract_json(content)
     except ParseError as err:
         return None, [str(err)]
-    errors = [f"{path or 'output'}: {message}" for path, message in schema_errors(schema, data)]
+    errors = [
+        f"{path or 'output'}: {message}"
+        for path, message in schema_errors(schema, data, checked=True)
+    ]
     return (None, errors) if errors else (data, [])
 
 

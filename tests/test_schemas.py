@@ -1,4 +1,4 @@
-"""taskagent.schema_paths with hostile schemas and values: nothing is retrieved, regexes run in
+"""taskagent.schemas with hostile schemas and values: nothing is retrieved, regexes run in
 linear time, cycles and deep nesting are errors (never hangs or RecursionErrors), and what was
 right before (error listing, field-path checks) stays right.
 """
@@ -20,8 +20,7 @@ import pytest
 from pydantic import BaseModel
 from temporalio.worker import Worker
 
-from taskagent import schema_paths
-from taskagent.schema_paths import (
+from taskagent.schemas import (
     MAX_ERRORS,
     MAX_EVAL_DEPTH,
     MAX_MESSAGE_CHARS,
@@ -30,6 +29,9 @@ from taskagent.schema_paths import (
     MAX_STEPS,
     MAX_VALUE_DEPTH,
     check_schema,
+    engine,
+    prepared,
+    regex,
     schema_errors,
     schema_problem,
 )
@@ -563,38 +565,154 @@ def test_schema_problem(schema: Any, path: tuple[str | int, ...], expected: str 
         assert schema_problem(schema, path) == expected
 
 
-# -- inside a workflow ----------------------------------------------------------------------------
-async def test_inside_the_workflow_sandbox(env: Any, task_queue: str) -> None:
-    """The first use inside a workflow loads jsonschema, referencing and re2 from the worker,
-    not into the sandbox, and the verdict is the same as outside."""
+# -- the fast path for checked schemas -----------------------------------------------------------
+def clear_caches() -> None:
     for cached in (
-        schema_paths._engine,
-        schema_paths._safe_class,
-        schema_paths._regex,
-        schema_paths._prepare_text,
+        engine.safe_class,
+        regex.compiled,
+        prepared._prepare_text,
+        prepared._trusted_text,
     ):
         cached.cache_clear()
-    schema = {"properties": {"name": {"pattern": EVIL}, "next": {"$ref": "#/$defs/x"}}}
+
+
+@pytest.fixture
+def full_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """The schemas the meta-schema check and the analysis of references and cycles ran on."""
+    seen: list[Any] = []
+    meta_problems, analysis = prepared.meta_problems, prepared.Analysis
+
+    def recorded_meta_problems(cls: Any, schema: Any, at: Any) -> list[str]:
+        seen.append(schema)
+        return meta_problems(cls, schema, at)
+
+    def recorded_analysis(schema: Any, cls: Any) -> Any:
+        seen.append(schema)
+        return analysis(schema, cls)
+
+    monkeypatch.setattr(prepared, "meta_problems", recorded_meta_problems)
+    monkeypatch.setattr(prepared, "Analysis", recorded_analysis)
+    clear_caches()
+    yield seen
+    clear_caches()
+
+
+def test_checked_skips_the_meta_schema_and_the_analysis(full_checks: list[Any]) -> None:
+    tree = {"value": 1, "children": [{"value": "x"}]}
+    expected = [("children.0.value", "'x' is not of type 'integer'")]
+    assert schema_errors(TREE, tree, checked=True) == expected
+    assert schema_errors(TREE, {"value": 1}, checked=True) == []
+    assert full_checks == []
+    assert schema_errors(TREE, tree) == expected
+    assert full_checks == [TREE, TREE]  # the meta-schema, then the analysis
+
+
+CHECKED_AGREES = {
+    **{name: (schema, {"a": [1, "x"]}) for name, schema in VALID.items()},
+    **{name: (schema, value) for name, (schema, value, _) in LINEAR.items()},
+    "tree": (TREE, {"value": 1, "children": [{"value": 2, "children": [{}]}, {"value": "x"}]}),
+    "anchors": (
+        {"$defs": {"a": {"$anchor": "x", "type": "integer"}}, "items": {"$ref": "#x"}},
+        [1, "2"],
+    ),
+    "value too deep": ({"type": "object"}, nest(MAX_VALUE_DEPTH + 1)),
+    "recursion too deep": ({"properties": {"c": {"$ref": "#"}}}, nest(120)),
+    "step budget": (
+        {
+            "$ref": "#/$defs/n",
+            "$defs": {
+                "n": {"allOf": [{"properties": {"c": {"$ref": "#/$defs/n"}}}] * 2},
+            },
+        },
+        nest(40),
+    ),
+    "too many errors": ({"items": {"type": "integer"}}, ["x"] * (MAX_ERRORS + 3)),
+    "too large": ({"description": "x" * MAX_SCHEMA_BYTES}, 1),
+    "nested too deeply": ({"type": "object", "properties": nest(MAX_SCHEMA_DEPTH)}, 1),
+    "not JSON": ({"enum": [{1, 2}]}, 1),
+    "not an object": ([{"type": "string"}], "x"),
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"), list(CHECKED_AGREES.values()), ids=list(CHECKED_AGREES)
+)
+def test_checked_gives_the_same_errors_within_the_same_bounds(schema: Any, value: Any) -> None:
+    clear_caches()
+    with quickly(5.0):
+        fast = schema_errors(schema, value, checked=True)
+    assert fast == schema_errors(schema, value)
+
+
+BROKEN_PROMISES = {
+    "unresolvable $ref": ({"items": {"$ref": "#/$defs/x"}}, [1]),
+    "$ref leaving the document": ({"$ref": "https://example.com/s.json"}, 1),
+    "lookahead": ({"pattern": "(?=a)"}, "a"),
+    "unknown type": ({"type": "nonsense"}, 1),
+    "unknown dialect": ({"$schema": "https://example.com/my-dialect"}, 1),
+    "malformed properties": ({"properties": 5}, {"a": 1}),
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"), list(BROKEN_PROMISES.values()), ids=list(BROKEN_PROMISES)
+)
+def test_checked_on_an_unusable_schema_falls_back_to_the_full_check(
+    schema: Any, value: Any
+) -> None:
+    clear_caches()
+    errors = schema_errors(schema, value, checked=True)
+    assert errors[0][1].startswith(UNUSABLE), errors
+    assert errors == schema_errors(schema, value)
+
+
+def test_checked_on_a_cycle_stops_at_a_bound() -> None:
+    schema, problem = CYCLES["pure $ref cycle"]
+    assert schema_errors(schema, 1) == [("", UNUSABLE + problem)]
+    [(path, message)] = schema_errors(schema, 1, checked=True)
+    assert path == "" and f"more than {MAX_EVAL_DEPTH} nested schema keywords" in message
+
+
+# -- inside a workflow ----------------------------------------------------------------------------
+async def check_in_workflow(env: Any, task_queue: str, request: dict[str, Any]) -> Any:
     async with Worker(env.client, task_queue=task_queue, workflows=[SchemaCheck]):
-        result = await env.client.execute_workflow(
+        return await env.client.execute_workflow(
             "SchemaCheck",
-            {"schema": schema, "value": {"name": EVIL_TEXT}},
+            request,
             id=unique("schema"),
             task_queue=task_queue,
             execution_timeout=timedelta(seconds=30),
         )
+
+
+async def test_inside_the_workflow_sandbox(env: Any, task_queue: str) -> None:
+    """Inside a workflow the worker's own copy of the package runs (passed through, with its
+    caches), and the verdict is the same as outside."""
+    clear_caches()
+    schema = {"properties": {"name": {"pattern": EVIL}, "next": {"$ref": "#/$defs/x"}}}
+    result = await check_in_workflow(
+        env, task_queue, {"schema": schema, "value": {"name": EVIL_TEXT}}
+    )
     problem = "$ref '#/$defs/x' does not resolve (at #/properties/next/$ref)"
     assert result == {"problems": [problem], "errors": [["", UNUSABLE + problem]]}
-    engine = schema_paths._engine()
-    assert engine.re2 is sys.modules["re2"]
-    assert engine.jsonschema is sys.modules["jsonschema"]
+    assert prepared._prepare_text.cache_info().currsize == 1  # the worker's copy checked it
+    assert sys.modules["taskagent.schemas.regex"].re2 is sys.modules["re2"]
     fixed = {"properties": {"name": {"pattern": EVIL}}}
-    async with Worker(env.client, task_queue=task_queue, workflows=[SchemaCheck]):
-        result = await env.client.execute_workflow(
-            "SchemaCheck",
-            {"schema": fixed, "value": {"name": EVIL_TEXT}},
-            id=unique("schema"),
-            task_queue=task_queue,
-            execution_timeout=timedelta(seconds=30),
-        )
+    result = await check_in_workflow(
+        env, task_queue, {"schema": fixed, "value": {"name": EVIL_TEXT}}
+    )
     assert result == {"problems": [], "errors": [["name", NO_MATCH]]}
+
+
+async def test_checked_inside_the_workflow_sandbox(
+    env: Any, task_queue: str, full_checks: list[Any]
+) -> None:
+    schema = {"properties": {"name": {"pattern": EVIL}}, "required": ["name", "id"]}
+    request = {"schema": schema, "value": {"name": EVIL_TEXT}, "checked": True}
+    result = await check_in_workflow(env, task_queue, request)
+    assert result == {
+        "problems": None,
+        "errors": [["", "'id' is a required property"], ["name", NO_MATCH]],
+    }
+    assert full_checks == []
+    assert prepared._trusted_text.cache_info().currsize == 1
