@@ -60,6 +60,8 @@ async def measure(config: Config, only: list[str]) -> list[Figure]:
                 )
                 for side in SIDES
             }
+            pids = ", ".join(f"{side} worker pid {w.process.pid}" for side, w in workers.items())
+            print(f"server {target}, {pids}", file=sys.stderr, flush=True)
             bench = Bench(config, client, target, sides, workers, folder)
             for key in only:
                 print(f"[{time.monotonic() - began:5.0f} s] {key}", file=sys.stderr, flush=True)
