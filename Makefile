@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= data
 
-.PHONY: venv demo server worker stop test lint format schema clean
+.PHONY: venv demo server worker stop test lint format schema bench clean
 
 venv: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## bench: bare Temporal against TaskAgent, side by side (bench/README.md); e.g. ARGS=--quick
+bench: venv
+	$(BIN)/python -m bench $(ARGS)
 
 ## schema: regenerate the published JSON Schema of pipeline specs
 schema: venv
