@@ -78,7 +78,7 @@ class CodeActivities:
             info.workflow_id or "",
             info.workflow_run_id or "",
             info.attempt,
-            key=request.idempotency_key,
+            execution=request.execution,
         )
         try:
             output = await with_heartbeats(

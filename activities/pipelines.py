@@ -65,7 +65,7 @@ class PipelineActivities:
         resolution = _Resolution(self._registry, ResolvedPipeline(spec=spec))
         for key, step in keyed_steps(spec.steps):
             schema = output_schema(step, self._registry)
-            if schema is not None:
+            if schema:  # an empty schema ({}) allows anything: the same as none
                 resolution.resolved.output_schemas[key] = schema
             kind_of(step).resolve(step, resolution)
         return resolution.resolved

@@ -157,7 +157,7 @@ def replayer(bench: Bench, side: str, shape: Shape) -> Replayer:
     config = bench.sides[side].build_worker(bench.client, f"replay-{side}", [shape]).config()
     return Replayer(
         workflows=config["workflows"],
-        data_converter=bench.client.data_converter,
+        data_converter=bench.sides[side].data_converter,
         workflow_runner=config["workflow_runner"],
         interceptors=config["interceptors"],
     )

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker
 
 from bench.shapes import Shape, Value
@@ -27,6 +29,8 @@ class Side:
     """The workflow input that runs the shape on the value."""
     output: Callable[[Any], Any]
     """The run's output, from the workflow result decoded as plain JSON data."""
+    data_converter: DataConverter = pydantic_data_converter
+    """The converter the side's worker uses (TaskAgent's worker.py uses its own)."""
 
 
 def load_side(name: str) -> Side:

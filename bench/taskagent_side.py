@@ -18,6 +18,7 @@ from bench.sides import Side
 from taskagent import Pipeline, Registry
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.names import PIPELINE_WORKFLOW
+from taskagent.storage import data_converter
 from worker import build_worker as taskagent_worker
 
 AGENT_GOAL = "Answer the question in one sentence."
@@ -66,4 +67,4 @@ def output(result: Any) -> Any:
     return result["output"]
 
 
-SIDE = Side("taskagent", PIPELINE_WORKFLOW, build_worker, request, output)
+SIDE = Side("taskagent", PIPELINE_WORKFLOW, build_worker, request, output, data_converter())

@@ -15,7 +15,6 @@ import sys
 import time
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.shapes import shapes_from_json
 from bench.sides import load_side
@@ -25,7 +24,7 @@ async def main(side_name: str, target: str, task_queue: str, shapes_json: str) -
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # logs printed to stdout must not mix with the protocol
     side = load_side(side_name)
-    client = await Client.connect(target, data_converter=pydantic_data_converter)
+    client = await Client.connect(target, data_converter=side.data_converter)
     worker = side.build_worker(client, task_queue, shapes_from_json(shapes_json))
     loop = asyncio.get_running_loop()
     commands = asyncio.StreamReader()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
 from pydantic import TypeAdapter
@@ -24,11 +24,13 @@ class StepContext:
     workflow_id: str
     run_id: str
     attempt: int
-    key: str | None = None
+    execution: int = 0
 
     @property
     def idempotency_key(self) -> str:
-        return self.key or f"{self.workflow_id}/{self.step_id}"
+        """`<workflow id>/<run id>/<step>`, plus `#<n>` after an operator's n-th new input."""
+        suffix = f"#{self.execution}" if self.execution else ""
+        return f"{self.workflow_id}/{self.run_id}/{self.step_id}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,18 @@ class FunctionInfo:
     takes_context: bool
     description: str
 
+    _schemas: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+
     def input_schema(self) -> dict[str, Any]:
-        return self.input_adapter.json_schema()
+        if "input" not in self._schemas:
+            self._schemas["input"] = self.input_adapter.json_schema()
+        return self._schemas["input"]
 
     def output_schema(self) -> dict[str, Any]:
-        return self.output_adapter.json_schema()
+        """The JSON Schema of the output (generated once: every validation and run asks)."""
+        if "output" not in self._schemas:
+            self._schemas["output"] = self.output_adapter.json_schema()
+        return self._schemas["output"]
 
     async def call(self, value: Any, context: StepContext) -> Any:
         """Run the function on an already validated input; sync functions run in a thread."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import structlog
-from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 from structlog.typing import Processor
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
@@ -45,6 +46,10 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
 
 def configure_tracing(service_name: str) -> TracerProvider:
     """An OpenTelemetry tracer provider; exporters are added by the deployment."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     trace.set_tracer_provider(provider)
     return provider

@@ -334,10 +334,10 @@ class CodeStepRequest(Contract):
     function: str
     input: Any = None
     step_id: str
-    idempotency_key: str | None = Field(
-        None,
-        description="Stable across retries of one execution of the step; new after a reset "
-        "or an operator retry with another input.",
+    execution: int = Field(
+        0,
+        description="How many times an operator re-ran the step with another input: part of "
+        "the idempotency key, with the run id (new after a reset).",
     )
 
 

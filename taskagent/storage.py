@@ -1,6 +1,12 @@
-"""Large payloads kept out of Temporal's history (the claim-check pattern).
+"""TaskAgent's data converter: compact pydantic JSON, and large payloads kept out of the history.
 
-Temporal's data converter stores every payload above a size threshold through a storage driver
+Contracts are written without the fields that hold their default value (pydantic's
+`exclude_defaults`): the history holds what a run did, not every default of every model. Readers
+fill the defaults back in, so any pydantic converter reads these payloads; the defaults of stored
+contracts therefore never change.
+
+Large payloads use the claim-check pattern: Temporal's data converter stores every payload above
+a size threshold through a storage driver
 and puts only a small reference in the history. TaskAgent ships a local-folder driver; any other
 `temporalio.converter.StorageDriver` (object storage, say) plugs in the same way. Every process
 that reads runs (workers, starter.py, replay tests) must use the same converter and store.
@@ -14,12 +20,18 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from pydantic_core import SchemaSerializer
+from pydantic_core.core_schema import any_schema
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
+    DefaultPayloadConverter,
     ExternalStorage,
+    JSONPlainPayloadConverter,
     StorageDriver,
     StorageDriverClaim,
     StorageDriverRetrieveContext,
@@ -80,16 +92,47 @@ class LocalFileStore(StorageDriver):
         return payloads
 
 
+class CompactJSONPayloadConverter(PydanticJSONPlainPayloadConverter):
+    """The SDK's pydantic JSON, without the fields that hold their default value."""
+
+    _compact = SchemaSerializer(any_schema())
+
+    def to_payload(self, value: Any) -> Payload | None:
+        data = self._compact.to_json(value, exclude_defaults=True)
+        return Payload(metadata={"encoding": self.encoding.encode()}, data=data)
+
+
+# One instance of each: Temporal builds a payload converter for every workflow activation, and for
+# every payload it stores outside the history. Sharing the encodings keeps that cheap and keeps the
+# JSON converter's cache of pydantic type adapters warm across payloads.
+_ENCODINGS = tuple(
+    CompactJSONPayloadConverter() if isinstance(converter, JSONPlainPayloadConverter) else converter
+    for converter in DefaultPayloadConverter.default_encoding_payload_converters
+)
+
+
+class CompactPayloadConverter(CompositePayloadConverter):
+    """Temporal's default payload converters, with compact pydantic JSON for JSON."""
+
+    def __init__(self) -> None:
+        super().__init__(*_ENCODINGS)
+
+
+COMPACT_CONVERTER = DataConverter(payload_converter_class=CompactPayloadConverter)
+"""TaskAgent's data converter without external storage (tests, replays, tools)."""
+
+
 def data_converter(
-    payload_dir: Path | None,
+    payload_dir: Path | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     driver: StorageDriver | None = None,
 ) -> DataConverter:
-    """The pydantic data converter, storing payloads over `threshold` bytes outside the history."""
+    """TaskAgent's data converter, storing payloads over `threshold` bytes outside the history
+    when a folder (or another driver) is given."""
     if driver is None and payload_dir is None:
-        return pydantic_data_converter
+        return COMPACT_CONVERTER
     storage = ExternalStorage(
         drivers=[driver or LocalFileStore(payload_dir)],  # type: ignore[arg-type]
         payload_size_threshold=threshold,
     )
-    return dataclasses.replace(pydantic_data_converter, external_storage=storage)
+    return dataclasses.replace(COMPACT_CONVERTER, external_storage=storage)

@@ -4,9 +4,9 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from taskagent.storage import data_converter
 from tests.support import binary, unique
 
 
@@ -14,7 +14,7 @@ from tests.support import binary, unique
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (the pip-installed `temporal` binary), shared by the session."""
     environment = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=binary("temporal"),
     )
     try:
@@ -27,7 +27,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server: durable timers fire as soon as nothing else runs."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         test_server_existing_path=binary("temporal-test-server"),
     )
     try:

@@ -12,13 +12,13 @@ from taskagent import Pipeline, SpecError, StepStatus, validate_pipeline
 from taskagent.kinds import KINDS, MODULES
 from taskagent.spec import PipelineSpec
 from tests.support import ROOT, probes, running_worker, start
-from workflows.executors import EXECUTORS
+from workflows.executors import executor
 
 
 def test_every_kind_is_declared_once_and_found_everywhere():
     names = [kind.name for kind in KINDS]
     assert len(names) == len(set(names)) == len(MODULES)
-    assert set(EXECUTORS) == set(names)  # the engine runs every kind
+    assert all(callable(executor(name)) for name in names)  # the engine runs every kind
     union = PipelineSpec.model_json_schema()["$defs"]
     for kind in KINDS:
         assert kind.spec.__name__ in union  # the Step union and the published schema

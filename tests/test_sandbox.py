@@ -27,6 +27,7 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.graph",
     "taskagent.kinds",
     "taskagent.kinds.base",
+    "taskagent.kinds.context",
     *(f"taskagent.kinds.{name}" for name in MODULES),
     "taskagent.llm",
     "taskagent.llm.checking",
@@ -91,7 +92,9 @@ SANDBOX_RULES = {"TID251", "PTH123"}
 
 def loaded_by_importing_workflows() -> list[str]:
     code = (
-        "import json, sys; before = set(sys.modules); import workflows; "
+        "import importlib, json, sys; before = set(sys.modules); import workflows; "
+        "from taskagent.kinds import KINDS; "
+        "[importlib.import_module(kind.executor) for kind in KINDS]; "  # loaded by runs on demand
         "print(json.dumps(sorted(set(sys.modules) - before)))"
     )
     done = subprocess.run(

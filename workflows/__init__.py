@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.expressions
     import taskagent.graph
     import taskagent.kinds
+    import taskagent.kinds.context
     import taskagent.llm.checking
     import taskagent.llm.parsing
     import taskagent.llm.prompts

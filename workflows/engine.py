@@ -20,9 +20,8 @@ from typing import Any
 from temporalio import workflow
 
 from workflows.board import Board
-from workflows.executors import EXECUTORS
+from workflows.executors import executor
 from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_final
-from workflows.kinds.context import StepFailure, StepOutcome
 from workflows.operator import OperatorDesk
 from workflows.step_run import StepRun
 
@@ -30,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
     from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
     from taskagent.graph import effective_dependencies, sinks
+    from taskagent.kinds.context import StepFailure, StepOutcome
     from taskagent.operator import RetryStep, SkipStep
     from taskagent.results import (
         PipelineResult,
@@ -337,7 +337,7 @@ class PipelineRun:
             value = default_input
         else:
             value = resolve_mapping(step.input, self._scope)
-        call = EXECUTORS[step.kind](stepper, step, value)
+        call = executor(step.kind)(stepper, step, value)
         timeout = stepper.deadline
         if timeout is None:
             return await call

@@ -1,7 +1,9 @@
 """The executor of every step kind, found through the kinds registry (`taskagent.kinds`).
 
-Each kind declares the module of its executor; importing it here with the import machinery that
-Python code normally uses keeps the executors inside Temporal's workflow sandbox.
+Each kind declares the module of its executor. A run imports an executor the first time one of
+its steps needs it, with the import machinery that Python code normally uses, so executors stay
+inside Temporal's workflow sandbox, and a run re-imports only the kinds it uses (the sandbox
+imports workflow code again for every run).
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.kinds.context import StepContext, StepOutcome
-
 with workflow.unsafe.imports_passed_through():
-    from taskagent.kinds import KINDS
+    from taskagent.kinds import BY_NAME
+    from taskagent.kinds.context import StepContext, StepOutcome
 
 Executor = Callable[[StepContext, Any, Any], Awaitable[StepOutcome]]
 
-
-def _executor(module: str) -> Executor:
-    loaded = __import__(module, fromlist=["execute"])
-    execute: Executor = loaded.execute
-    return execute
+_loaded: dict[str, Executor] = {}
 
 
-EXECUTORS: dict[str, Executor] = {kind.name: _executor(kind.executor) for kind in KINDS}
+def executor(kind: str) -> Executor:
+    """The `execute` function of a kind's executor module."""
+    found = _loaded.get(kind)
+    if found is None:
+        # Importing after the workflow module loaded is intended here: no warning.
+        quiet = workflow.SandboxImportNotificationPolicy.SILENT
+        with workflow.unsafe.sandbox_import_notification_policy(quiet):
+            module = __import__(BY_NAME[kind].executor, fromlist=["execute"])
+        found = _loaded[kind] = module.execute
+    return found

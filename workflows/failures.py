@@ -19,11 +19,10 @@ from temporalio.exceptions import (
     TimeoutError,
 )
 
-from workflows.kinds.context import StepFailure
-
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
     from taskagent.expressions import ExpressionError
+    from taskagent.kinds.context import StepFailure
     from taskagent.results import StepError
 
 KNOWN_FAILURES = (FailureError, StepFailure, ExpressionError)

@@ -15,10 +15,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
-from workflows.kinds.context import StepFailure
-
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
+    from taskagent.kinds.context import StepFailure
     from taskagent.names import PIPELINE_WORKFLOW
     from taskagent.operator import ApprovalDecision, RetryStep
     from taskagent.results import (
@@ -75,10 +74,8 @@ class StepRun:
         return (self.step.retry or self.spec.defaults.retry).policy()
 
     @property
-    def idempotency_key(self) -> str:
-        info = workflow.info()
-        execution = f"#{self._new_inputs}" if self._new_inputs else ""
-        return f"{info.workflow_id}/{info.run_id}/{self.key}{execution}"
+    def execution(self) -> int:
+        return self._new_inputs
 
     def scope(self) -> Mapping[str, Any]:
         return self._run.scope()

@@ -17,7 +17,7 @@ import jsonschema
 import jsonschema.validators
 import referencing.exceptions
 from jsonschema.protocols import Validator
-from jsonschema_specifications import REGISTRY as SPECIFICATIONS  # type: ignore[import-untyped]
+from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing import Registry, Resource
 from referencing._core import Resolver  # referencing exports it only for type checking
 

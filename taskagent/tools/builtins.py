@@ -16,14 +16,16 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx2 as httpx  # pydantic's fork of httpx: what openai depends on
 from pydantic import BaseModel, ConfigDict, Field
 from simpleeval import FeatureNotAvailable, InvalidExpression, OperatorNotDefined, SimpleEval
 
 from taskagent.tools.registry import ToolCatalog, ToolError, describe_tool
+
+if TYPE_CHECKING:
+    import httpx2 as httpx
 
 
 class _Args(BaseModel):
@@ -271,6 +273,8 @@ class HttpGet:
 
     def check(self, url: str) -> httpx.URL:
         """The parsed URL when it may be fetched; ToolError naming the reason otherwise."""
+        import httpx2 as httpx  # pydantic's fork of httpx (what openai uses): loaded when used
+
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as err:
@@ -284,6 +288,8 @@ class HttpGet:
         return parsed
 
     async def get(self, args: HttpGetArgs) -> HttpPage:
+        import httpx2 as httpx
+
         url = self.check(args.url)  # before any network access
         # trust_env=False: no proxies or .netrc credentials from the worker's environment.
         async with (

@@ -18,11 +18,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from workflows.failures import classify
-from workflows.kinds.context import StepContext, StepFailure, StepOutcome
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
     from taskagent.kinds.agent import AgentStep, LlmStepBase
+    from taskagent.kinds.context import StepContext, StepFailure, StepOutcome
     from taskagent.llm.checking import check_answer
     from taskagent.llm.prompts import correction_message, task_messages
     from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, ToolCall

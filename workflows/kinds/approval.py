@@ -6,11 +6,10 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.kinds.context import StepContext, StepFailure, StepOutcome
-
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
     from taskagent.kinds.approval import ApprovalStep
+    from taskagent.kinds.context import StepContext, StepFailure, StepOutcome
 
 
 async def execute(ctx: StepContext, step: ApprovalStep, value: Any) -> StepOutcome:

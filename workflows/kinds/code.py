@@ -6,17 +6,16 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.kinds.context import StepContext, StepOutcome
-
 with workflow.unsafe.imports_passed_through():
     from taskagent.kinds.code import CodeStep
+    from taskagent.kinds.context import StepContext, StepOutcome
     from taskagent.names import CODE_STEP_ACTIVITY
     from taskagent.results import CodeStepRequest, CodeStepResult
 
 
 async def execute(ctx: StepContext, step: CodeStep, value: Any) -> StepOutcome:
     request = CodeStepRequest(
-        function=step.function, input=value, step_id=ctx.key, idempotency_key=ctx.idempotency_key
+        function=step.function, input=value, step_id=ctx.key, execution=ctx.execution
     )
     local = step.local if step.local is not None else step.function in ctx.resolved.local_functions
     result = await ctx.activity(

@@ -7,10 +7,9 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.kinds.context import StepContext, StepFailure, StepOutcome
-
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
+    from taskagent.kinds.context import StepContext, StepFailure, StepOutcome
     from taskagent.kinds.parallel import ParallelStep
     from taskagent.names import CODE_STEP_ACTIVITY
     from taskagent.results import CodeStepRequest, CodeStepResult, StepStatus

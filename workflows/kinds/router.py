@@ -7,9 +7,9 @@ from typing import Any
 from temporalio import workflow
 
 from workflows.kinds.agent import AgentLoop
-from workflows.kinds.context import StepContext, StepOutcome
 
 with workflow.unsafe.imports_passed_through():
+    from taskagent.kinds.context import StepContext, StepOutcome
     from taskagent.kinds.router import RouterStep
     from taskagent.llm.prompts import router_goal, router_schema
 

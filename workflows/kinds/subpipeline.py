@@ -6,10 +6,9 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.kinds.context import StepContext, StepFailure, StepOutcome
-
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
+    from taskagent.kinds.context import StepContext, StepFailure, StepOutcome
     from taskagent.kinds.subpipeline import SubPipelineStep
     from taskagent.results import PipelineRunRequest
 

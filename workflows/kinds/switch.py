@@ -6,11 +6,10 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.kinds.context import StepContext, StepFailure, StepOutcome
-
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
     from taskagent.expressions import parse_condition
+    from taskagent.kinds.context import StepContext, StepFailure, StepOutcome
     from taskagent.kinds.switch import SwitchStep, route_key
 
 

@@ -7,9 +7,8 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.kinds.context import StepContext, StepOutcome
-
 with workflow.unsafe.imports_passed_through():
+    from taskagent.kinds.context import StepContext, StepOutcome
     from taskagent.kinds.wait import WaitStep
 
 

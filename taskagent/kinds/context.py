@@ -1,6 +1,8 @@
-"""The narrow interface between the engine and the step kinds' executors.
+"""The narrow interface between the engine and the step kinds' executors (a contract).
 
-An executor is `async def execute(ctx: StepContext, step: <its spec>, value: Any) -> StepOutcome`.
+It lives with the contracts (passed through Temporal's sandbox, built once per worker, not per
+run). An executor is `async def execute(ctx: StepContext, step: <its spec>, value: Any)
+-> StepOutcome`.
 It sees only this protocol: the step's input scope, its timeout and retry policy, one helper that
 calls activities (always with a bounded retry policy and a Web UI summary), ways to report usage,
 tool calls and rejected answers, to wait for a person, and to run nested steps and child
@@ -14,23 +16,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
-from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-with workflow.unsafe.imports_passed_through():
-    from taskagent.errors import ErrorType
-    from taskagent.llm.types import Message
-    from taskagent.operator import ApprovalDecision
-    from taskagent.results import (
-        AttemptFailure,
-        ModelCallResult,
-        PipelineResult,
-        PipelineRunRequest,
-        ResolvedPipeline,
-        StepResult,
-        ToolCallRecord,
-    )
-    from taskagent.spec import Budget, PipelineSpec, StepBase
+from taskagent.errors import ErrorType
+from taskagent.kinds.base import StepBase
+from taskagent.llm.types import Message
+from taskagent.operator import ApprovalDecision
+from taskagent.results import (
+    AttemptFailure,
+    ModelCallResult,
+    PipelineResult,
+    PipelineRunRequest,
+    ResolvedPipeline,
+    StepResult,
+    ToolCallRecord,
+)
+from taskagent.spec import Budget, PipelineSpec
 
 T = TypeVar("T")
 
@@ -92,8 +93,9 @@ class StepContext(Protocol):
         """The step's bounded retry policy (its own, or the pipeline's default)."""
 
     @property
-    def idempotency_key(self) -> str:
-        """Stable across retries of this execution; new after a reset or a retry with new input."""
+    def execution(self) -> int:
+        """How many times an operator re-ran the step with another input (its idempotency key
+        changes with it, and with the run id after a reset)."""
 
     def scope(self) -> Mapping[str, Any]:
         """What conditions and references read: `input` and `steps`."""

@@ -1,0 +1,43 @@
+"""TaskAgent's data converter: compact JSON that any pydantic converter reads, cheap to build."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+import workflows
+from taskagent.results import PipelineResult, StepResult, StepStatus
+from taskagent.storage import COMPACT_CONVERTER, CompactPayloadConverter
+from worker import compile_workflow_code
+
+
+def test_contracts_are_written_without_their_defaults_and_read_back_whole():
+    result = PipelineResult(pipeline="p", workflow_id="w", run_id="r")
+    result.steps["a"] = StepResult(id="a", kind="code", status=StepStatus.COMPLETED, output=3)
+    result.cost.record("a", "offline:x", 10, 5, 0.0)
+    (payload,) = COMPACT_CONVERTER.payload_converter.to_payloads([result])
+    data = json.loads(payload.data)
+    assert data["steps"] == {"a": {"id": "a", "kind": "code", "status": "COMPLETED", "output": 3}}
+    assert "output" not in data and "finished_at" not in data  # None: the default
+    assert data["cost"]["total"] == {"calls": 1, "input_tokens": 10, "output_tokens": 5}
+    for reader in (COMPACT_CONVERTER, pydantic_data_converter):  # any pydantic reader
+        (back,) = reader.payload_converter.from_payloads([payload], [PipelineResult])
+        assert back == result
+
+
+def test_building_the_converter_is_cheap_and_shares_the_type_adapter_cache():
+    """Temporal builds a payload converter per activation and per stored payload."""
+    first, second = CompactPayloadConverter(), CompactPayloadConverter()
+    json_first = first.converters[b"json/plain"]
+    assert json_first is second.converters[b"json/plain"]
+
+
+def test_the_worker_compiles_the_sandboxed_workflow_code_once():
+    """The sandbox imports workflow code for every run: from bytecode, not from source."""
+    compile_workflow_code.__wrapped__()
+    for name in ("pipeline", "engine", "step_run"):
+        source = Path(workflows.__file__).parent / f"{name}.py"
+        assert Path(importlib.util.cache_from_source(str(source))).exists()
