@@ -308,6 +308,11 @@ class ResolvedPipeline(Contract):
 class ActivityResult(Contract):
     """What every activity result of a step carries besides its value."""
 
+    # Times as epoch milliseconds in JSON: one is written for every activity of every step.
+    model_config = ConfigDict(
+        extra="ignore", ser_json_temporal="milliseconds", val_temporal_unit="milliseconds"
+    )
+
     attempt: int = 1
     finished_at: datetime | None = Field(
         None, description="When the activity finished (the worker's clock): the step's end."

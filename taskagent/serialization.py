@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from taskagent.spec import PipelineSpec
 
 SCHEMA_ID = "https://taskagent.dev/schemas/pipeline.schema.json"
@@ -27,15 +25,24 @@ def spec_to_json(spec: PipelineSpec) -> str:
 
 
 def spec_to_yaml(spec: PipelineSpec) -> str:
+    import yaml  # loaded when used: a worker without YAML specs never needs it
+
     return str(yaml.safe_dump(spec_to_data(spec), sort_keys=False, allow_unicode=True))
 
 
 def parse_spec_text(text: str, *, fmt: str) -> Any:
     """Raw data from JSON or YAML text (validate it with `validate_pipeline`)."""
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SpecFileError(f"not valid JSON: {err}") from err
+    import yaml
+
     try:
-        return json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise SpecFileError(f"not valid {fmt.upper()}: {err}") from err
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise SpecFileError(f"not valid YAML: {err}") from err
 
 
 def load_spec_file(path: Path) -> Any:

@@ -219,3 +219,10 @@ def test_error_types_are_only_written_in_the_error_module():
                     if isinstance(value, ast.Constant) and isinstance(value.value, str)
                 ]
     assert literal == []
+
+
+def test_the_readme_lists_every_error_type():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("### Error types") :]
+    missing = [kind.value for kind in ErrorType if f"`{kind.value}`" not in table]
+    assert missing == []

@@ -11,7 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 import workflows
 from taskagent.results import PipelineResult, StepResult, StepStatus
 from taskagent.storage import COMPACT_CONVERTER, CompactPayloadConverter
-from worker import compile_workflow_code
+from worker import build_id, compile_workflow_code
 
 
 def test_contracts_are_written_without_their_defaults_and_read_back_whole():
@@ -41,3 +41,9 @@ def test_the_worker_compiles_the_sandboxed_workflow_code_once():
     for name in ("pipeline", "engine", "step_run"):
         source = Path(workflows.__file__).parent / f"{name}.py"
         assert Path(importlib.util.cache_from_source(str(source))).exists()
+
+
+def test_the_worker_names_its_build_after_taskagents_code():
+    """An explicit build id: Temporal would otherwise hash every loaded module at start."""
+    first = build_id.__wrapped__()
+    assert first == build_id() and first.startswith("taskagent-")
