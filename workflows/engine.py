@@ -12,7 +12,6 @@ report through their StepContext (workflows/step_run.py).
 from __future__ import annotations
 
 import asyncio
-import heapq
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from workflows.board import Board
 from workflows.executors import executor
 from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_final
 from workflows.operator import OperatorDesk
+from workflows.readiness import Readiness
 from workflows.step_run import StepRun
 
 with workflow.unsafe.imports_passed_through():
@@ -77,22 +77,14 @@ class PipelineRun:
             if record.parent is None
         }
         self._scope = {"input": pipeline_input, "steps": self._scope_steps}
-        # Readiness by counting: each pending step's unsettled dependencies.
-        self._order = {step.id: index for index, step in enumerate(spec.steps)}
-        self._dependents: dict[str, list[str]] = {step.id: [] for step in spec.steps}
-        self._waiting_on: dict[str, int] = {}
-        self._ready: list[int] = []  # heap of declaration indexes
-        self._newly_ready: list[int] = []  # made ready since the last pass
-        for step in spec.steps:
-            if result.steps[step.id].status is not StepStatus.PENDING:
-                continue
-            for dep in self._deps[step.id]:
-                self._dependents[dep].append(step.id)
-            unsettled = sum(1 for d in self._deps[step.id] if not result.steps[d].status.settled)
-            self._waiting_on[step.id] = unsettled
-            if unsettled == 0:
-                self._ready.append(self._order[step.id])
-        heapq.heapify(self._ready)
+        records = result.steps
+        self._readiness = Readiness(
+            spec.steps,
+            self._deps,
+            pending=lambda step_id: records[step_id].status is StepStatus.PENDING,
+            settled=lambda step_id: records[step_id].status.settled,
+        )
+        self._started: dict[str, int] = {}  # the order steps started in
         self._finished: list[str] = []
         self._wake: asyncio.Future[None] | None = None
 
@@ -111,9 +103,8 @@ class PipelineRun:
                     break
                 await self._completions()
                 finished, self._finished = self._finished, []
-                records = [
-                    running.pop(step_id).result() for step_id in _in_start_order(finished, running)
-                ]
+                finished.sort(key=self._started.__getitem__)  # as asyncio.wait reported them
+                records = [running.pop(step_id).result() for step_id in finished]
                 failed = [r.id for r in records if r.status is StepStatus.FAILED]
                 if failed and self._fails_fast():
                     await self._cancel(running, f"step {failed[0]!r} failed (fail_fast)")
@@ -123,44 +114,24 @@ class PipelineRun:
 
     def has_pending_steps(self) -> bool:
         """Whether steps are left to run (a continuation then has work to do)."""
-        return bool(self._waiting_on)
+        return self._readiness.has_pending()
 
     def _start_ready(self, running: dict[str, asyncio.Task[StepResult]]) -> None:
-        """Start (or skip) every ready step, in declaration order.
+        """Start (or skip) every ready step, in declaration order."""
+        limit = self.spec.max_concurrency
 
-        A skipped step settles at once and may make others ready: those declared after it are
-        taken in the same pass, those declared before it in the next pass (as the first engine
-        did, so that runs recorded by it replay).
-        """
-        for index in self._newly_ready:
-            heapq.heappush(self._ready, index)
-        self._newly_ready.clear()
-        steps, limit = self.spec.steps, self.spec.max_concurrency
-        later: list[int] = []
-        while self._ready or later:
-            if not self._ready:  # the next pass
-                self._ready, later = later, []
-                heapq.heapify(self._ready)
-            if limit and len(running) >= limit:
-                break
-            current = heapq.heappop(self._ready)
-            step = steps[current]
-            del self._waiting_on[step.id]
+        def full() -> bool:
+            return bool(limit) and len(running) >= (limit or 0)
+
+        def start(step: StepBase) -> None:
             skip_reason = self._skip_reason(step)
-            if skip_reason is None:
-                running[step.id] = asyncio.create_task(
-                    self._run_top(step, self._default_input(step))
-                )
-                continue
-            self._settle(self.result.steps[step.id], StepStatus.SKIPPED, reason=skip_reason)
-            for index in self._newly_ready:
-                if index > current:
-                    heapq.heappush(self._ready, index)
-                else:
-                    later.append(index)
-            self._newly_ready.clear()
-        for index in later:
-            heapq.heappush(self._ready, index)
+            if skip_reason is not None:
+                self._settle(self.result.steps[step.id], StepStatus.SKIPPED, reason=skip_reason)
+                return
+            self._started[step.id] = len(self._started)
+            running[step.id] = asyncio.create_task(self._run_top(step, self._default_input(step)))
+
+        self._readiness.offer(full, start)
 
     async def _run_top(self, step: StepBase, value: Any) -> StepResult:
         try:
@@ -219,12 +190,8 @@ class PipelineRun:
             await workflow.wait(list(running.values()))
         running.clear()
         self._finished.clear()
-        for step in self.spec.steps:
-            if step.id in self._waiting_on:
-                del self._waiting_on[step.id]
-                self._settle(self.result.steps[step.id], StepStatus.SKIPPED, reason=reason)
-        self._ready.clear()
-        self._newly_ready.clear()
+        for step in self._readiness.drain():
+            self._settle(self.result.steps[step.id], StepStatus.SKIPPED, reason=reason)
 
     # -- data ------------------------------------------------------------------------------
     def scope(self) -> dict[str, Any]:
@@ -386,14 +353,7 @@ class PipelineRun:
             scoped["output"] = record.output
         self.board.moved(record, before)
         if status.settled and not before.settled and record.parent is None:
-            self._count_down(record.id)
-
-    def _count_down(self, step_id: str) -> None:
-        for dependent in self._dependents.get(step_id, ()):
-            if dependent in self._waiting_on:
-                self._waiting_on[dependent] -= 1
-                if self._waiting_on[dependent] == 0:
-                    self._newly_ready.append(self._order[dependent])
+            self._readiness.settled(record.id)
 
     def _settle(
         self,
@@ -432,12 +392,6 @@ def stamp_finish(record: StepResult | PipelineResult, evidence: Any = None) -> N
     record.finished_at = finished
     if record.started_at is not None:
         record.duration_ms = round((finished - record.started_at).total_seconds() * 1000, 3)
-
-
-def _in_start_order(finished: list[str], running: dict[str, Any]) -> list[str]:
-    """The finished steps in the order they were started (as asyncio.wait reported them)."""
-    done = set(finished)
-    return [step_id for step_id in running if step_id in done]
 
 
 def _truthy(value: Any, text: str) -> bool:
