@@ -38,6 +38,14 @@ def test_the_engine_and_the_kinds_do_not_import_each_other():
         assert not {"workflows.engine", "workflows.step_run", "workflows.pipeline"} & imported, path
 
 
+def test_executors_write_no_records_and_no_ledger():
+    """Only the engine writes step records and the cost ledger; executors report through ctx."""
+    forbidden = (".result.", ".cost.", "StepResult(", "CostLedger", ".steps[")
+    for path in sorted((ROOT / "workflows" / "kinds").glob("*.py")):
+        text = path.read_text()
+        assert not [token for token in forbidden if token in text], path
+
+
 def test_a_wait_step_needs_a_positive_duration():
     for duration in (0, -5, "-PT1M", "P999999999D"):
         spec = {"name": "p", "steps": [{"id": "pause", "kind": "wait", "duration": duration}]}

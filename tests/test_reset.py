@@ -73,7 +73,8 @@ def every_kind(name: str) -> Pipeline:
         .router("ask", {"yes": "Agree.", "no": "Disagree."}, "Decide.", depends_on=["child"])
         .agent("write", "Write one line.", depends_on=["ask"])
         .approval("approve", "Publish it?", depends_on=["write"])
-        .code("end", "echo", depends_on=["approve"], input="done")
+        .wait("pause", 1, depends_on=["approve"])
+        .code("end", "echo", depends_on=["pause"], input="done")
     )
 
 
@@ -84,7 +85,7 @@ async def approve_when_asked(handle: WorkflowHandle[Any, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "step", ["route", "fan", "child", "ask", "write", "approve", "end"], ids=lambda s: s
+    "step", ["route", "fan", "child", "ask", "write", "approve", "pause", "end"], ids=lambda s: s
 )
 async def test_rerun_works_from_a_step_of_every_kind(env, task_queue, step):
     registry = Registry()

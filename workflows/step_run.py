@@ -173,6 +173,9 @@ class StepRun:
             tokens=None if budget.tokens is None else max(budget.tokens - total.tokens, 0),
         )
 
+    def record_finish(self, at: datetime) -> None:
+        self._note_finish(at)
+
     def record_attempt(self, attempt: int) -> None:
         self.record.attempts = attempt
         self._run.board.changed()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from temporalio.common import RetryPolicy
@@ -127,6 +127,10 @@ class StepContext(Protocol):
 
     def remaining_budget(self) -> Budget | None:
         """What is left of the run's budget (for a child pipeline)."""
+
+    def record_finish(self, at: datetime) -> None:
+        """When the step's work ended, where the executor knows it (a timer's due time): the
+        record keeps it even if a reset has the engine process the end later."""
 
     def record_attempt(self, attempt: int) -> None:
         """The attempt the step is on (agent answers)."""

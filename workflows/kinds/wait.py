@@ -13,5 +13,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def execute(ctx: StepContext, step: WaitStep, value: Any) -> StepOutcome:
+    due = workflow.now() + step.duration
     await asyncio.sleep(step.duration.total_seconds())  # in a workflow: a durable timer
+    ctx.record_finish(due)
     return StepOutcome(output=value)
