@@ -277,6 +277,7 @@ def scenarios() -> dict[str, Scenario]:
         "v2_no_empty_continuation": Scenario(
             fan_out(15), {}, server="short_history", continues_as_new=False
         ),
+        "v2_wide_fan_out": Scenario(fan_out(60), {}),
     }
 
 
@@ -286,7 +287,9 @@ def every_kind_with_a_wait() -> Pipeline:
 
 
 def fan_out(width: int) -> Pipeline:
-    """Steps that all start at once: when Temporal suggests continuing as new, none is left."""
+    """Steps that all start at once: when Temporal suggests continuing as new, none is left;
+    more of them than a run may have in flight, and all were scheduled at once before it had a
+    window (v2_wide_fan_out)."""
     pipeline = Pipeline("fan_out")
     for n in range(width):
         pipeline.code(f"s{n}", "echo", input=n)

@@ -61,6 +61,15 @@ class PipelineSpec(SpecModel):
         default_factory=list, description="Global constraints that every agent step receives."
     )
     max_concurrency: int | None = Field(None, ge=1, description="Most steps running at once.")
+    max_in_flight: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Most activities and sub-pipelines the run has in flight at once (default 50). More "
+            "can pass the Temporal server's limit of 100 buffered events (two per finished call), "
+            "which fails and repeats workflow tasks; raise it with that server setting."
+        ),
+    )
     timeout: Duration | None = Field(None, description="Deadline of the whole run.")
     defaults: PipelineDefaults = Field(default_factory=PipelineDefaults)
     model: str | None = Field(

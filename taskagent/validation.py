@@ -156,7 +156,9 @@ class _Checker:
         output = spec.output if spec else raw.get("output")
         count = sum(1 for _ in keyed_steps(steps))
         if count > MAX_STEPS:
-            self.add(location, f"{count} steps: a pipeline may have at most {MAX_STEPS}")
+            self.add(
+                location, f"{count} steps: a pipeline may have at most {MAX_STEPS} (the step limit)"
+            )
             return spec
         self._check_steps(steps, raw_ids, input_schema, location, output)
         return spec

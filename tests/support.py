@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -195,6 +196,16 @@ async def failed_result(handle: WorkflowHandle[Any, PipelineResult]) -> Pipeline
         assert isinstance(cause, ApplicationError) and cause.type == "PipelineFailed", cause
         return PipelineResult.model_validate(cause.details[0])
     raise AssertionError("the run did not fail")
+
+
+def patches(history: WorkflowHistory) -> list[str]:
+    """The `workflow.patched` markers a run recorded, as their raw JSON."""
+    return [
+        event.marker_recorded_event_attributes.details["patch-data"].payloads[0].data.decode()
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and "patch-data" in event.marker_recorded_event_attributes.details
+    ]
 
 
 # -- probe functions ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import RawValue
 from temporalio.service import RPCError
@@ -160,6 +160,12 @@ def cli_start(env, queue: str, runs: list[str], options: list[str]) -> str:
     return workflow_id
 
 
+def task_failure(attributes: Any) -> str:
+    """A failed workflow task as its cause, the identity that failed it and its message."""
+    cause = WorkflowTaskFailedCause.Name(attributes.cause)
+    return f"{cause} by {attributes.identity}: {attributes.failure.message}"
+
+
 async def outcome(env, workflow_id: str, wait: float = FAST + 5) -> Closed:
     """Wait up to `wait` seconds for the run to close, then read how it went."""
     handle = env.client.get_workflow_handle(workflow_id)
@@ -175,7 +181,7 @@ async def outcome(env, workflow_id: str, wait: float = FAST + 5) -> Closed:
         status=description.status.name if description.status else "?",
         seconds=((description.close_time or now()) - description.start_time).total_seconds(),
         task_failures=[
-            event.workflow_task_failed_event_attributes.failure.message
+            task_failure(event.workflow_task_failed_event_attributes)
             for event in history.events
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
         ],
@@ -269,9 +275,13 @@ HANGS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         request(spec(code("a"), input_schema=REGEX), {"s": EVIL}),
         ("input.s", "pattern"),
     ),
-    "2,500 unknown dependencies": (
+    "2,500 unknown dependencies": (  # over the step limit: refused before anything else
         request(spec(*(code(f"s{i}", depends_on=[f"g{i}"]) for i in range(2500)))),
-        ("'g0'",),
+        ("at most 2000",),
+    ),
+    "2,000 unknown dependencies": (  # at the limit: every dependency checked, cheaply
+        request(spec(*(code(f"s{i}", depends_on=[f"g{i}"]) for i in range(2000)))),
+        ("'g0'", "and 1900 more"),
     ),
     "1 MB condition of huge integers": (
         request(spec(code("a", condition=HUGE_CONDITION)), {"x": 1}),

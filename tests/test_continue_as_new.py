@@ -11,7 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from taskagent import Pipeline, PipelineResult, Registry, StepStatus
-from tests.support import binary, example_registry, probes, running_worker, start
+from tests.support import binary, example_registry, patches, probes, running_worker, start
 
 SUGGEST_AFTER_EVENTS = 40
 CHAIN = 8
@@ -128,13 +128,7 @@ async def test_a_suggestion_with_nothing_left_to_run_does_not_continue(
         result = await handle.result()
         runs = await histories(client, handle.id, handle.result_run_id or "")
     assert result.output == {f"s{n}": n for n in range(15)}
-    markers = [
-        e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
-        for e in runs[0].events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and "patch-data" in e.marker_recorded_event_attributes.details
-    ]
     # Temporal suggested continuing as new (the run took the patched decision) ...
-    assert any(b"taskagent-no-empty-continuation" in marker for marker in markers)
+    assert any("taskagent-no-empty-continuation" in marker for marker in patches(runs[0]))
     assert len(runs) == 1  # ... but with nothing left to do, the run did not continue
     assert runs[0].events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

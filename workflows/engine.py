@@ -24,6 +24,7 @@ from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_fin
 from workflows.operator import OperatorDesk
 from workflows.readiness import Readiness
 from workflows.step_run import StepRun
+from workflows.window import DEFAULT_IN_FLIGHT, InFlightWindow
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
@@ -84,6 +85,8 @@ class PipelineRun:
             pending=lambda step_id: records[step_id].status is StepStatus.PENDING,
             settled=lambda step_id: records[step_id].status.settled,
         )
+        self.window = InFlightWindow(spec.max_in_flight or DEFAULT_IN_FLIGHT)
+        """Every activity and child of the run takes a slot of it (workflows/window.py)."""
         self._started: dict[str, int] = {}  # the order steps started in
         self._finished: list[str] = []
         self._wake: asyncio.Future[None] | None = None

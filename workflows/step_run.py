@@ -101,12 +101,13 @@ class StepRun:
             "summary": f"{self.key} · {summary}",
             "result_type": result_type,
         }
-        if local:
+        if local:  # recorded by the worker: no event the server would buffer
             result = await workflow.execute_local_activity(name, arg, **options)
         else:
             if heartbeat:
                 options["heartbeat_timeout"] = HEARTBEAT_TIMEOUT
-            result = await workflow.execute_activity(name, arg, **options)
+            async with self._run.window.slot():
+                result = await workflow.execute_activity(name, arg, **options)
         self._note_finish(getattr(result, "finished_at", None))
         return result  # type: ignore[no-any-return]
 
@@ -115,14 +116,15 @@ class StepRun:
         try:
             # The step's deadline cancels the child (through the choke point); no execution
             # timeout here, or the server would terminate the child and leave its activities.
-            result: PipelineResult = await workflow.execute_child_workflow(
-                PIPELINE_WORKFLOW,
-                request,
-                id=f"{info.workflow_id}/{self.key}",
-                task_queue=info.task_queue,
-                result_type=PipelineResult,
-                static_summary=f"sub-pipeline {name} (step {self.key} of {self.spec.name})",
-            )
+            async with self._run.window.slot():
+                result: PipelineResult = await workflow.execute_child_workflow(
+                    PIPELINE_WORKFLOW,
+                    request,
+                    id=f"{info.workflow_id}/{self.key}",
+                    task_queue=info.task_queue,
+                    result_type=PipelineResult,
+                    static_summary=f"sub-pipeline {name} (step {self.key} of {self.spec.name})",
+                )
         except ChildWorkflowError as err:
             child = _failed_result(err)
             if child is not None:
