@@ -9,13 +9,11 @@ SIGINT or SIGTERM stops polling and lets in-flight activities finish (graceful s
 from __future__ import annotations
 
 import asyncio
-import compileall
 import functools
 import hashlib
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +29,7 @@ import activities
 import taskagent
 import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
+from taskagent import code_cache
 from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.pricing import PriceTable
 from taskagent.logging import configure_logging, configure_tracing
@@ -61,21 +60,6 @@ def build_registry(settings: Settings) -> Registry:
     if errors:
         raise RegistryError("\n".join(str(err) for err in errors))
     return registry
-
-
-@functools.cache
-def compile_workflow_code() -> None:
-    """Compile the sandboxed workflow modules to bytecode once, at worker start.
-
-    Temporal's sandbox imports them again for every run. Where Python writes no bytecode caches
-    (PYTHONDONTWRITEBYTECODE, set on many container images), every run would compile their
-    source anew: tens of milliseconds of CPU per run. If the package folder is read-only, the
-    caches go to a folder of their own (sys.pycache_prefix).
-    """
-    folder = Path(workflows.__file__).parent
-    if not compileall.compile_dir(folder, quiet=2):
-        sys.pycache_prefix = str(Path(tempfile.gettempdir()) / "taskagent-pycache")
-        compileall.compile_dir(folder, quiet=2)
 
 
 @functools.cache
@@ -111,7 +95,7 @@ def build_worker(
     `workflow_runner` defaults to Temporal's sandbox with its default restrictions: workflow
     code needs no special configuration, and a `Replayer` built the same way replays its runs.
     """
-    compile_workflow_code()
+    code_cache.install(workflows.__name__)  # the sandbox imports the workflow code per run
     stores_large = client.data_converter.external_storage is not None
     code = CodeActivities(registry, max_output_bytes=None if stores_large else MAX_INLINE_OUTPUT)
     pipelines = PipelineActivities(registry, providers.settings.default_model)

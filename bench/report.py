@@ -132,6 +132,7 @@ def markdown(figures: list[Figure], meta: dict[str, Any]) -> str:
 def write(figures: list[Figure], meta: dict[str, Any], folder: Path) -> str:
     """Write results.md and results.json in `folder`; the Markdown text."""
     text = markdown(figures, meta)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.md").write_text(text)
     document = {"meta": meta, "figures": [fig.as_json() for fig in figures]}
     (folder / "results.json").write_text(json.dumps(document, indent=2) + "\n")

@@ -8,6 +8,7 @@ helpers pass through, and importing the workflows loads no I/O machinery.
 from __future__ import annotations
 
 import ast
+import importlib.machinery
 import json
 import subprocess
 import sys
@@ -216,3 +217,24 @@ def test_the_lint_rule_leaves_activities_alone():
         text=True,
     )
     assert not [hit for hit in json.loads(done.stdout) if hit["code"] in SANDBOX_RULES]
+
+
+async def test_a_run_imports_the_workflow_code_without_reading_a_file(env, task_queue):
+    """The worker keeps the compiled workflow code (taskagent/code_cache.py): a run executes
+    the modules afresh, but reads neither their source nor their bytecode."""
+    read: list[str] = []
+    original = importlib.machinery.SourceFileLoader.get_data
+
+    def get_data(self: importlib.machinery.SourceFileLoader, path: str) -> bytes:
+        read.append(path)
+        return original(self, path)
+
+    pipeline = Pipeline("cached").code("a", "echo", input=1)
+    async with running_worker(env.client, probes, task_queue):
+        await (await start(env.client, task_queue, pipeline)).result()  # the first run compiles
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(importlib.machinery.SourceFileLoader, "get_data", get_data)
+            result = await (await start(env.client, task_queue, pipeline)).result()
+    assert result.output == 1
+    workflow_folder = str(ROOT / "workflows")
+    assert [path for path in read if path.startswith(workflow_folder)] == []

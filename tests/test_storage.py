@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-import workflows
 from taskagent.results import PipelineResult, StepResult, StepStatus
 from taskagent.storage import COMPACT_CONVERTER, CompactPayloadConverter
-from worker import build_id, compile_workflow_code
+from worker import build_id
 
 
 def test_contracts_are_written_without_their_defaults_and_read_back_whole():
@@ -33,14 +30,6 @@ def test_building_the_converter_is_cheap_and_shares_the_type_adapter_cache():
     first, second = CompactPayloadConverter(), CompactPayloadConverter()
     json_first = first.converters[b"json/plain"]
     assert json_first is second.converters[b"json/plain"]
-
-
-def test_the_worker_compiles_the_sandboxed_workflow_code_once():
-    """The sandbox imports workflow code for every run: from bytecode, not from source."""
-    compile_workflow_code.__wrapped__()
-    for name in ("pipeline", "engine", "step_run"):
-        source = Path(workflows.__file__).parent / f"{name}.py"
-        assert Path(importlib.util.cache_from_source(str(source))).exists()
 
 
 def test_the_worker_names_its_build_after_taskagents_code():
