@@ -9,6 +9,9 @@ that result, leniently, so a stricter or looser deploy never changes a replay.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import Counter
+from typing import Any
 
 from temporalio import activity
 
@@ -63,12 +66,36 @@ class PipelineActivities:
         """The spec with its default model fixed, plus what its steps need from the registry."""
         spec = spec.model_copy(update={"model": spec.model or self._default_model})
         resolution = _Resolution(self._registry, ResolvedPipeline(spec=spec))
+        schemas: dict[str, dict[str, Any]] = {}
         for key, step in keyed_steps(spec.steps):
+            kind_of(step).resolve(step, resolution)
             schema = output_schema(step, self._registry)
             if schema:  # an empty schema ({}) allows anything: the same as none
-                resolution.resolved.output_schemas[key] = schema
-            kind_of(step).resolve(step, resolution)
+                schemas[key] = schema
+        _record_output_schemas(resolution.resolved, schemas)
         return resolution.resolved
+
+
+def _record_output_schemas(resolved: ResolvedPipeline, schemas: dict[str, dict[str, Any]]) -> None:
+    """Each step's output schema, every distinct schema recorded once.
+
+    A schema that is a named model's, or that several steps share (steps calling one function),
+    goes once into `resolved.schemas` and the steps refer to it by name; the others stay with
+    their step.
+    """
+    texts = {key: json.dumps(schema, sort_keys=True) for key, schema in schemas.items()}
+    uses = Counter(texts.values())
+    names = {json.dumps(schema, sort_keys=True): name for name, schema in resolved.schemas.items()}
+    for key, schema in schemas.items():
+        text = texts[key]
+        name = names.get(text)
+        if name is None and uses[text] > 1:
+            name = names[text] = f"output of {key}"
+            resolved.schemas[name] = schema
+        if name is None:
+            resolved.output_schemas[key] = schema
+        else:
+            resolved.output_schema_refs[key] = name
 
 
 class _Resolution:

@@ -293,15 +293,28 @@ class ResolvedPipeline(Contract):
     spec: PipelineSpec
     tools: dict[str, ResolvedTool] = Field(default_factory=dict)
     schemas: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="JSON Schemas of the named output models used."
+        default_factory=dict,
+        description=(
+            "JSON Schemas by name: the named output models used, and any output schema that "
+            "several steps share (`output of <first step>`)."
+        ),
     )
     output_schemas: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="JSON Schema of each step's output where known, to check supplied outputs.",
+        description="The output schema of each step whose schema no other step has.",
+    )
+    output_schema_refs: dict[str, str] = Field(
+        default_factory=dict,
+        description="The name in `schemas` of the output schema of each other step.",
     )
     local_functions: list[str] = Field(
         default_factory=list, description="Functions registered as cheap: local activities."
     )
+
+    def output_schema(self, key: str) -> dict[str, Any] | None:
+        """The JSON Schema of a step's output, where known (to check outputs people supply)."""
+        name = self.output_schema_refs.get(key)
+        return self.schemas.get(name) if name is not None else self.output_schemas.get(key)
 
 
 # -- activity inputs and outputs -------------------------------------------------------------------

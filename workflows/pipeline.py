@@ -169,7 +169,7 @@ class PipelineWorkflow:
     @skip_step.validator
     def _check_skip(self, request: SkipStep) -> None:
         self._paused(request.step)
-        schema = self._operating().resolved.output_schemas.get(request.step)
+        schema = self._operating().resolved.output_schema(request.step)
         check_payload(schema, request.output, "the output")
 
     @workflow.update(name=ABORT_STEP)
