@@ -62,12 +62,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
         await asyncio.sleep(0.05)
 
 
-ACTIVITY_POLICIES: list[tuple[str, RetryPolicy | None]] = []
-"""(activity type, retry policy) of every activity and local activity a test run scheduled."""
+ACTIVITY_POLICIES: list[tuple[str, RetryPolicy | None, str | None]] = []
+"""(activity type, retry policy, Web UI summary) of every activity and local activity a test run
+scheduled."""
 
 
 class PolicyRecorder(Interceptor):
-    """Records the retry policy of every activity that workflow code schedules."""
+    """Records the retry policy and summary of every activity that workflow code schedules."""
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
@@ -82,11 +83,11 @@ class _RecordingInbound(WorkflowInboundInterceptor):
 
 class _RecordingOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> Any:
-        ACTIVITY_POLICIES.append((input.activity, input.retry_policy))
+        ACTIVITY_POLICIES.append((input.activity, input.retry_policy, input.summary))
         return super().start_activity(input)
 
     def start_local_activity(self, input: StartLocalActivityInput) -> Any:
-        ACTIVITY_POLICIES.append((input.activity, input.retry_policy))
+        ACTIVITY_POLICIES.append((input.activity, input.retry_policy, input.summary))
         return super().start_local_activity(input)
 
 

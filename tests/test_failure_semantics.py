@@ -78,7 +78,7 @@ async def test_a_bug_in_workflow_code_fails_the_task_and_a_fixed_deploy_resumes_
     assert CALLS[name] == 1  # the step that completed before the bug did not run again
 
 
-async def test_every_activity_call_has_a_bounded_retry_policy(env, task_queue):
+async def test_every_activity_call_has_a_bounded_retry_policy_and_a_label(env, task_queue):
     ACTIVITY_POLICIES.clear()
     registry = Registry()
     registry.include(example_registry())
@@ -93,7 +93,7 @@ async def test_every_activity_call_has_a_bounded_retry_policy(env, task_queue):
             (fan, {}),  # a merge function, a local activity
         ]:
             await (await start(env.client, task_queue, pipeline, data)).result()
-    kinds = {activity for activity, _ in ACTIVITY_POLICIES}
+    kinds = {activity for activity, _, _ in ACTIVITY_POLICIES}
     assert kinds >= {
         "taskagent.resolve_pipeline",
         "taskagent.code_step",
@@ -103,10 +103,13 @@ async def test_every_activity_call_has_a_bounded_retry_policy(env, task_queue):
     }
     unbounded = [
         activity
-        for activity, policy in ACTIVITY_POLICIES
+        for activity, policy, _ in ACTIVITY_POLICIES
         if policy is None or not 1 <= policy.maximum_attempts <= 100
     ]
     assert unbounded == []
+    # Each step's calls are labelled in the Web UI with the step and what the call does.
+    steps = [entry for entry in ACTIVITY_POLICIES if entry[0] != "taskagent.resolve_pipeline"]
+    assert [entry for entry in steps if not entry[2] or " · " not in entry[2]] == []
 
 
 def test_workflow_code_schedules_activities_in_two_places_only():

@@ -235,7 +235,6 @@ class PipelineWorkflow:
                 request,
                 start_to_close_timeout=RESOLVE_TIMEOUT,
                 retry_policy=RESOLVE_RETRY,
-                summary="resolve and validate the pipeline",
                 result_type=ResolvedPipeline,
             )
         except ActivityError as err:
