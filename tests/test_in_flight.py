@@ -6,6 +6,9 @@ which force-fails workflow tasks (measured: 2,000 independent steps, up to 21 of
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
@@ -67,3 +70,32 @@ async def test_the_window_holds_for_nested_branches_and_is_set_per_pipeline(env,
     assert result.steps["fan"].status is StepStatus.COMPLETED
     assert len(result.steps["fan"].output) == 12
     assert most_in_flight(history) == 4
+
+
+def scheduling_tasks(history: WorkflowHistory) -> dict[str, tuple[datetime, datetime]]:
+    """Each step's activity, by its Web UI label: when the workflow task that scheduled it
+    started, and when the next one did (the workflow's clock lies between the two)."""
+    tasks: list[datetime] = []
+    scheduled_in: dict[str, int] = {}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            tasks.append(event.event_time.ToDatetime(tzinfo=UTC))
+        elif event.event_type in SCHEDULED:
+            label = json.loads(event.user_metadata.summary.data)
+            scheduled_in[label.split(" · ")[0]] = len(tasks) - 1
+    tasks.append(datetime.max.replace(tzinfo=UTC))
+    return {key: (tasks[n], tasks[n + 1]) for key, n in scheduled_in.items()}
+
+
+async def test_a_step_that_waits_for_a_slot_starts_when_it_gets_one(env, task_queue):
+    """Its record's start and duration are those of its work, not of the queue."""
+    async with running_worker(env.client, probes, task_queue):
+        handle = await start(env.client, task_queue, independent(12, max_in_flight=3))
+        result = await handle.result()
+        history = await handle.fetch_history()
+    tasks = scheduling_tasks(history)
+    assert tasks.keys() == result.steps.keys()
+    for key, (began, next_began) in tasks.items():
+        started_at = result.steps[key].started_at
+        assert started_at is not None and began <= started_at < next_began, key
+    assert len({began for began, _ in tasks.values()}) > 1  # some steps waited

@@ -51,6 +51,7 @@ class StepRun:
         self.finished_at: datetime | None = None
         """When the step's last activity or child finished, by its own report."""
         self._new_inputs = 0
+        self._calls = 0  # activities and children this step has run
 
     # -- what the step sees ----------------------------------------------------------------
     @property
@@ -106,7 +107,8 @@ class StepRun:
         else:
             if heartbeat:
                 options["heartbeat_timeout"] = HEARTBEAT_TIMEOUT
-            async with self._run.window.slot():
+            async with self._run.window.slot() as waited:
+                self._slot_taken(waited)
                 result = await workflow.execute_activity(name, arg, **options)
         self._note_finish(getattr(result, "finished_at", None))
         return result  # type: ignore[no-any-return]
@@ -116,7 +118,8 @@ class StepRun:
         try:
             # The step's deadline cancels the child (through the choke point); no execution
             # timeout here, or the server would terminate the child and leave its activities.
-            async with self._run.window.slot():
+            async with self._run.window.slot() as waited:
+                self._slot_taken(waited)
                 result: PipelineResult = await workflow.execute_child_workflow(
                     PIPELINE_WORKFLOW,
                     request,
@@ -215,6 +218,13 @@ class StepRun:
         """A person's decision ended the step (an operator's skip): its time, if known."""
         self.finished_at = None
         self._note_finish(at)
+
+    def _slot_taken(self, waited: bool) -> None:
+        """A step whose first call waited for the run's in-flight window starts when it got
+        a slot: its record's start and duration are those of its work, not of the queue."""
+        if waited and not self._calls:
+            self.record.started_at = workflow.now()
+        self._calls += 1
 
     def _note_finish(self, when: datetime | None) -> None:
         if when is not None and (self.finished_at is None or when > self.finished_at):

@@ -32,11 +32,13 @@ class InFlightWindow:
         self._enforced: bool | None = None  # decided the first time the window is full
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        if self._enforced is None and self._slots.locked():
+    async def slot(self) -> AsyncIterator[bool]:
+        """Hold a slot for one call; True if the call had to wait for it."""
+        full = self._slots.locked()
+        if self._enforced is None and full:
             self._enforced = workflow.patched(WINDOW_PATCH)
         if self._enforced is False:  # a run from before the window: replay it as it ran
-            yield
+            yield False
             return
         async with self._slots:
-            yield
+            yield full
