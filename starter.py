@@ -14,12 +14,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 from rich.console import Console
@@ -514,5 +515,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def exit_now(code: int) -> NoReturn:
+    """Exit with `code` once the output is flushed, skipping the interpreter's finalisation:
+    the Temporal client's native runtime can race it at exit and abort (SIGABRT or SIGSEGV)
+    after the result was printed, so that a script would see a crash for a finished run."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

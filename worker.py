@@ -31,6 +31,7 @@ import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
 from taskagent import code_cache
 from taskagent.llm.factory import ProviderFactory
+from taskagent.llm.models_file import ModelsFileError
 from taskagent.llm.pricing import PriceTable
 from taskagent.logging import configure_logging, configure_tracing
 from taskagent.registry import Registry, RegistryError
@@ -147,16 +148,20 @@ async def main() -> int:
         log.error("invalid pipeline registry", error=str(err))
         return 2
     try:
+        providers = ProviderFactory()
+    except ModelsFileError as err:
+        log.error("invalid TASKAGENT_MODELS", error=str(err))
+        return 2
+    try:
+        prices = PriceTable.from_config(settings.prices, providers.models.prices())
+    except (OSError, ValueError) as err:
+        log.error("invalid TASKAGENT_PRICES", error=str(err))
+        return 2
+    try:
         client = await connect(settings)
     except RuntimeError as err:
         log.error("cannot connect to Temporal", address=settings.temporal_address, error=str(err))
         return 1
-    try:
-        prices = PriceTable.from_config(settings.prices)
-    except (OSError, ValueError) as err:
-        log.error("invalid TASKAGENT_PRICES", error=str(err))
-        return 2
-    providers = ProviderFactory()
     worker = build_worker(client, registry, settings.task_queue, providers, prices)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

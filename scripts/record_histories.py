@@ -278,6 +278,24 @@ def scenarios() -> dict[str, Scenario]:
             fan_out(15), {}, server="short_history", continues_as_new=False
         ),
         "v2_wide_fan_out": Scenario(fan_out(60), {}),
+        # -- recorded with the first answer parser (before taskagent-parser-v2) ----------------
+        "parser_v1_example_first": Scenario(
+            Pipeline("example_first").agent(
+                "judge",
+                "Judge the text.",
+                output_schema=VERDICT,
+                script=[
+                    # The first parser reads the example (then a correction); the second, the
+                    # answer: replaying this run with the second parser would diverge.
+                    ScriptedAnswer(
+                        content='For example {"label": "bad", "score": "low"}. '
+                        'My answer: {"label": "good", "score": 8}'
+                    ),
+                    ScriptedAnswer(content={"label": "good", "score": 8}),
+                ],
+            ),
+            {},
+        ),
     }
 
 

@@ -60,7 +60,7 @@ class ErrorType(StrEnum):
     TOOL_ERROR = "ToolError"
     INVALID_TOOL_OUTPUT = "InvalidToolOutput"
     # -- model providers (retryable: rate_limited, server_error, timeout, connection, conflict,
-    #    invalid_response, unknown; the others fail the call at once) ----------------------------
+    #    unknown; the others fail the call at once) -----------------------------------------------
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     TIMEOUT = "timeout"
@@ -73,6 +73,10 @@ class ErrorType(StrEnum):
     NOT_FOUND = "not_found"
     CONTEXT_LENGTH = "context_length"
     CONTENT_FILTER = "content_filter"
+    REFUSED = "refused"
+    """The model declined to answer (an OpenAI structured-output `refusal`)."""
+    INSUFFICIENT_QUOTA = "insufficient_quota"
+    """The account is out of credit or quota: a billing problem no retry fixes."""
     MISSING_CREDENTIALS = "missing_credentials"
     UNKNOWN = "unknown"
 

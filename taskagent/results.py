@@ -61,22 +61,29 @@ class Usage(Contract):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    estimated_calls: int = Field(
+        0, description="Calls whose provider reported no usage: their tokens are estimates."
+    )
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def add(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
+    def add(
+        self, input_tokens: int, output_tokens: int, cost_usd: float, estimated: bool = False
+    ) -> None:
         self.calls += 1
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
         self.cost_usd = round(self.cost_usd + cost_usd, 10)
+        self.estimated_calls += estimated
 
     def absorb(self, other: Usage) -> None:
         self.calls += other.calls
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.cost_usd = round(self.cost_usd + other.cost_usd, 10)
+        self.estimated_calls += other.estimated_calls
 
 
 class CostLedger(Contract):
@@ -87,14 +94,20 @@ class CostLedger(Contract):
     by_model: dict[str, Usage] = Field(default_factory=dict)
 
     def record(
-        self, step: str, model: str, input_tokens: int, output_tokens: int, cost: float
+        self,
+        step: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cost: float,
+        estimated: bool = False,
     ) -> None:
         for usage in (
             self.total,
             self.by_step.setdefault(step, Usage()),
             self.by_model.setdefault(model, Usage()),
         ):
-            usage.add(input_tokens, output_tokens, cost)
+            usage.add(input_tokens, output_tokens, cost, estimated)
 
     def merge(self, step: str, other: CostLedger) -> None:
         """Add another run's ledger (a child pipeline's), attributing it to `step`."""

@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from taskagent.llm.gemini_provider import GeminiProvider
+from taskagent.llm.openai_provider import OpenAIProvider
 from taskagent.storage import data_converter
+from tests.fake_llm import TEST_KEY, FakeLLM
 from tests.support import binary, unique
 
 
@@ -51,3 +54,24 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(CONFIGURATION_PREFIXES):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeLLM]:
+    """A fake LLM server speaking the OpenAI and Gemini wire formats."""
+    async with FakeLLM() as server:
+        yield server
+
+
+@pytest.fixture
+async def openai_provider(llm: FakeLLM) -> AsyncIterator[OpenAIProvider]:
+    provider = OpenAIProvider(TEST_KEY, base_url=llm.openai_base_url, timeout=10)
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture
+async def gemini_provider(llm: FakeLLM) -> AsyncIterator[GeminiProvider]:
+    provider = GeminiProvider(TEST_KEY, base_url=llm.gemini_base_url, timeout=10)
+    yield provider
+    await provider.aclose()

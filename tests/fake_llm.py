@@ -25,6 +25,11 @@ from typing import Any, Self
 from aiohttp import web
 
 EXHAUSTED = "fake LLM: no scripted response left"
+TEST_KEY = "sk-test-do-not-leak-123"
+"""The API key the tests' providers send (it must never show in logs or errors)."""
+PROXY_PAGE = (
+    "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Proxy login</body></html>"
+)
 
 
 @dataclass
@@ -34,6 +39,8 @@ class Scripted:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    """Default: application/json for data, text/plain for a string body."""
 
 
 class _Script:
@@ -59,11 +66,20 @@ class _Script:
         return len(self._queue)
 
     def reply_raw(
-        self, body: Any, *, status: int = 200, headers: dict[str, str] | None = None
+        self,
+        body: Any,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        content_type: str | None = None,
     ) -> Self:
         """Queue an answer given as its exact wire body."""
-        self._queue.append(Scripted(status, body, dict(headers or {})))
+        self._queue.append(Scripted(status, body, dict(headers or {}), content_type))
         return self
+
+    def reply_html(self, html: str = PROXY_PAGE, *, status: int = 200) -> Self:
+        """Queue a web page, as a wrong base URL or a proxy in the way answers."""
+        return self.reply_raw(html, status=status, content_type="text/html")
 
     def reply_json(self, value: Any, **kwargs: Any) -> Self:
         """Queue a text answer holding `value` as JSON."""
@@ -89,31 +105,83 @@ class _Script:
     def _error_body(self, status: int, message: str, code: str | None) -> Any:
         raise NotImplementedError
 
+    def _rejection(self, body: Any) -> Scripted | None:
+        """The error a server with fewer capabilities answers this request with, if any."""
+        return None
+
     def _record(self, request: web.Request, body: Any) -> Scripted:
         self.requests.append(body)
         self.paths.append(request.path)
         self.headers.append(dict(request.headers))
         self.times.append(time.monotonic())
+        rejected = self._rejection(body)
+        if rejected is not None:
+            return rejected
         if not self._queue:
             return Scripted(500, self._error_body(500, EXHAUSTED, "fake_llm_exhausted"))
         return self._queue.popleft()
+
+
+LLAMA_CPP_PYTHON_REJECTION = (
+    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be "
+    "'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]"
+)
+"""What llama-cpp-python's server answers (HTTP 500) to `response_format` json_schema."""
 
 
 class OpenAIScript(_Script):
     """Answers of `POST /v1/chat/completions`."""
 
     model = "gpt-fake"
+    formats: set[str] | None = None
+    """The `response_format` types the server takes (None: all); others get `rejection`."""
+    format_with_tools = True
+    """Whether it takes `response_format` beside `tools`."""
+    rejection: tuple[int, str] = (500, LLAMA_CPP_PYTHON_REJECTION)
+
+    def like_llama_cpp_python(self) -> Self:
+        """Behave like llama-cpp-python's server: `json_object` (with a schema) or nothing."""
+        self.formats = {"text", "json_object"}
+        return self
+
+    def _rejection(self, body: Any) -> Scripted | None:
+        kind = (body.get("response_format") or {}).get("type")
+        if kind is None:
+            return None
+        if (self.formats is not None and kind not in self.formats) or (
+            body.get("tools") and not self.format_with_tools
+        ):
+            status, message = self.rejection
+            return Scripted(status, self._error_body(status, message, None))
+        return None
 
     def reply_text(
         self,
         text: str | None,
         *,
         model: str | None = None,
-        usage: tuple[int, int] = (11, 7),
+        usage: tuple[int, int] | None = (11, 7),
         finish_reason: str = "stop",
     ) -> Self:
         message = {"role": "assistant", "content": text}
+        return self.reply_message(message, finish_reason=finish_reason, model=model, usage=usage)
+
+    def reply_message(
+        self,
+        message: dict[str, Any],
+        *,
+        finish_reason: str = "stop",
+        model: str | None = None,
+        usage: tuple[int, int] | None = (11, 7),
+    ) -> Self:
+        """Queue an answer whose `choices[0].message` is given as is (odd shapes included);
+        `usage=None` leaves the usage out, as some local servers do."""
         return self.reply_raw(self._completion(message, model, usage, finish_reason))
+
+    def reply_refusal(self, refusal: str, **kwargs: Any) -> Self:
+        """Queue a structured-output refusal: `content` null, `refusal` set."""
+        message = {"role": "assistant", "content": None, "refusal": refusal}
+        return self.reply_message(message, **kwargs)
 
     def reply_tool_call(
         self, name: str, arguments: dict[str, Any], *, call_id: str = "call_1", **kwargs: Any
@@ -136,20 +204,26 @@ class OpenAIScript(_Script):
         return self.reply_raw(self._completion(message, model, usage, "tool_calls"))
 
     def _completion(
-        self, message: dict[str, Any], model: str | None, usage: tuple[int, int], finish: str
+        self,
+        message: dict[str, Any],
+        model: str | None,
+        usage: tuple[int, int] | None,
+        finish: str,
     ) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "id": f"chatcmpl-fake-{len(self.requests) + self.pending}",
             "object": "chat.completion",
             "created": 1_700_000_000,
             "model": model or self.model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {
+        }
+        if usage is not None:
+            body["usage"] = {
                 "prompt_tokens": usage[0],
                 "completion_tokens": usage[1],
                 "total_tokens": sum(usage),
-            },
-        }
+            }
+        return body
 
     def _error_body(self, status: int, message: str, code: str | None) -> Any:
         kind = "invalid_request_error" if status < 500 else "server_error"
@@ -167,20 +241,40 @@ _GEMINI_STATUS = {
 }
 
 
+GEMINI_TOOLS_WITH_JSON = (
+    "Function calling with a response mime type: 'application/json' is unsupported"
+)
+
+
 class GeminiScript(_Script):
     """Answers of `POST /v1beta/models/{model}:generateContent`."""
 
     model = "gemini-fake-001"
+    json_with_tools = False
+    """Gemini 2.x refuses a JSON response beside function declarations (HTTP 400)."""
+
+    def _rejection(self, body: Any) -> Scripted | None:
+        config = body.get("generationConfig") or {}
+        if body.get("tools") and config.get("responseMimeType") and not self.json_with_tools:
+            return Scripted(400, self._error_body(400, GEMINI_TOOLS_WITH_JSON, None))
+        return None
 
     def reply_text(
         self,
         text: str,
         *,
         model: str | None = None,
-        usage: tuple[int, int] = (13, 5),
+        usage: tuple[int, int] | None = (13, 5),
         finish_reason: str = "STOP",
     ) -> Self:
+        """Queue a text answer; `usage=None` leaves `usageMetadata` out."""
         return self._reply([{"text": text}], model, usage, finish_reason)
+
+    def reply_parts(
+        self, parts: list[dict[str, Any]], *, finish_reason: str = "STOP", **kwargs: Any
+    ) -> Self:
+        """Queue an answer made of the given parts (thought parts, text, function calls)."""
+        return self._reply(parts, kwargs.get("model"), kwargs.get("usage", (13, 5)), finish_reason)
 
     def reply_tool_call(
         self, name: str, arguments: dict[str, Any], *, call_id: str | None = None, **kwargs: Any
@@ -210,19 +304,24 @@ class GeminiScript(_Script):
         )
 
     def _reply(
-        self, parts: list[dict[str, Any]], model: str | None, usage: tuple[int, int], finish: str
+        self,
+        parts: list[dict[str, Any]],
+        model: str | None,
+        usage: tuple[int, int] | None,
+        finish: str,
     ) -> Self:
-        body = {
+        body: dict[str, Any] = {
             "candidates": [
                 {"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}
             ],
-            "usageMetadata": {
+            "modelVersion": model or self.model,
+        }
+        if usage is not None:
+            body["usageMetadata"] = {
                 "promptTokenCount": usage[0],
                 "candidatesTokenCount": usage[1],
                 "totalTokenCount": sum(usage),
-            },
-            "modelVersion": model or self.model,
-        }
+            }
         return self.reply_raw(body)
 
     def _error_body(self, status: int, message: str, code: str | None) -> Any:
@@ -279,7 +378,9 @@ class FakeLLM:
     async def _answer(script: _Script, request: web.Request) -> web.Response:
         scripted = script._record(request, await request.json())
         body = scripted.body if isinstance(scripted.body, str) else json.dumps(scripted.body)
-        content_type = "text/plain" if isinstance(scripted.body, str) else "application/json"
+        content_type = scripted.content_type or (
+            "text/plain" if isinstance(scripted.body, str) else "application/json"
+        )
         return web.Response(
             status=scripted.status,
             text=body,

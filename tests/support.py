@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,12 @@ from temporalio.worker import (
     WorkflowRunner,
 )
 
-from taskagent import PipelineRunRequest, Registry, StepContext, StepFailed, StepStatus
+from taskagent import Pipeline, PipelineRunRequest, Registry, StepContext, StepFailed, StepStatus
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
 from taskagent.results import PipelineResult, RunProgress
 from taskagent.settings import Settings
+from tests.fake_llm import FakeLLM
 from worker import build_registry, build_worker
 
 BIN = Path(sys.executable).parent
@@ -186,6 +188,40 @@ def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         process.wait(30)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@dataclass
+class Harness:
+    """A worker whose providers talk to a fake LLM server, and how to start runs on it."""
+
+    llm: FakeLLM
+    env: Any
+    task_queue: str
+
+    async def run(
+        self, pipeline: Pipeline, data: dict[str, Any] | None = None
+    ) -> WorkflowHandle[Any, PipelineResult]:
+        return await start(self.env.client, self.task_queue, pipeline, data)
+
+
+@asynccontextmanager
+async def llm_harness(env: Any, task_queue: str, registry: Registry) -> AsyncIterator[Harness]:
+    """A worker on `task_queue` serving `registry`, with OpenAI and Gemini keys set and their
+    base URLs pointing at a fake LLM server (default model: `openai:gpt-test`)."""
+    async with FakeLLM() as llm:
+        settings = ProviderSettings(
+            OPENAI_API_KEY="test-openai-key",
+            OPENAI_BASE_URL=llm.openai_base_url,
+            GEMINI_API_KEY="test-gemini-key",
+            GEMINI_BASE_URL=llm.gemini_base_url,
+            TASKAGENT_DEFAULT_MODEL="openai:gpt-test",
+        )
+        factory = ProviderFactory(settings)
+        try:
+            async with running_worker(env.client, registry, task_queue, providers=factory):
+                yield Harness(llm, env, task_queue)
+        finally:
+            await factory.aclose()
 
 
 async def failed_result(handle: WorkflowHandle[Any, PipelineResult]) -> PipelineResult:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-
 import pytest
 from pydantic import BaseModel, Field, model_validator
 
@@ -13,7 +9,14 @@ from taskagent import Pipeline, PipelineResult, Registry, StepStatus
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.operator import RetryStep
 from tests.fake_llm import FakeLLM
-from tests.support import example_registry, failed_result, running_worker, start, wait_for_step
+from tests.support import (
+    example_registry,
+    failed_result,
+    llm_harness,
+    running_worker,
+    start,
+    wait_for_step,
+)
 
 FAST_RETRY = {"max_attempts": 3, "initial_interval": 0.05}
 
@@ -56,32 +59,9 @@ def score_is_even(verdict: Verdict) -> list[str]:
     return [] if verdict.score % 2 == 0 else [f"score {verdict.score} must be even"]
 
 
-@dataclass
-class Harness:
-    llm: FakeLLM
-    env: object
-    task_queue: str
-
-    async def run(self, pipeline: Pipeline, data: dict | None = None):
-        return await start(self.env.client, self.task_queue, pipeline, data)
-
-
-@asynccontextmanager
-async def harness(env, task_queue: str, registry: Registry = agents) -> AsyncIterator[Harness]:
-    async with FakeLLM() as llm:
-        settings = ProviderSettings(
-            OPENAI_API_KEY="test-openai-key",
-            OPENAI_BASE_URL=llm.openai_base_url,
-            GEMINI_API_KEY="test-gemini-key",
-            GEMINI_BASE_URL=llm.gemini_base_url,
-            TASKAGENT_DEFAULT_MODEL="openai:gpt-test",
-        )
-        factory = ProviderFactory(settings)
-        try:
-            async with running_worker(env.client, registry, task_queue, providers=factory):
-                yield Harness(llm, env, task_queue)
-        finally:
-            await factory.aclose()
+def harness(env, task_queue: str, registry: Registry = agents):
+    """A worker on `task_queue` whose providers talk to a fake LLM server."""
+    return llm_harness(env, task_queue, registry)
 
 
 def one_agent(**fields) -> Pipeline:

@@ -32,9 +32,9 @@ from taskagent.llm import (
 from taskagent.llm.errors import classify_status
 from taskagent.llm.gemini_provider import GeminiProvider
 from taskagent.llm.openai_provider import OpenAIProvider
-from tests.fake_llm import EXHAUSTED, FakeLLM
+from tests.fake_llm import EXHAUSTED, TEST_KEY, FakeLLM
 
-SECRET = "sk-test-do-not-leak-123"
+SECRET = TEST_KEY
 WEATHER = ToolSpec(
     name="get_weather",
     description="Current weather of a city.",
@@ -45,26 +45,6 @@ WEATHER = ToolSpec(
 def ask(text: str = "What is the capital of France?", **kwargs: Any) -> ModelRequest:
     messages = [Message(role="system", content="Be brief."), Message(role="user", content=text)]
     return ModelRequest(model="test:model", messages=messages, **kwargs)
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    async with FakeLLM() as server:
-        yield server
-
-
-@pytest.fixture
-async def openai_provider(llm: FakeLLM) -> AsyncIterator[OpenAIProvider]:
-    provider = OpenAIProvider(SECRET, base_url=llm.openai_base_url, timeout=10)
-    yield provider
-    await provider.aclose()
-
-
-@pytest.fixture
-async def gemini_provider(llm: FakeLLM) -> AsyncIterator[GeminiProvider]:
-    provider = GeminiProvider(SECRET, base_url=llm.gemini_base_url, timeout=10)
-    yield provider
-    await provider.aclose()
 
 
 # -- OpenAI wire format ---------------------------------------------------------------------------
@@ -123,7 +103,7 @@ async def test_openai_tool_call_round_trip(llm: FakeLLM, openai_provider: OpenAI
     assert first.content is None and first.finish_reason == "tool_calls"
     sent = llm.openai.last
     assert sent["tools"] == [{"type": "function", "function": WEATHER.model_dump()}]
-    assert "response_format" not in sent  # no structured output while tools are offered
+    assert sent["response_format"]["type"] == "json_schema"  # both, where the server takes both
 
     follow_up = request.model_copy(
         update={

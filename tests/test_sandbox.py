@@ -33,6 +33,7 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.llm",
     "taskagent.llm.checking",
     "taskagent.llm.parsing",
+    "taskagent.llm.parsing_v1",
     "taskagent.llm.prompts",
     "taskagent.llm.refs",
     "taskagent.llm.types",

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.kinds.context
     import taskagent.llm.checking
     import taskagent.llm.parsing
+    import taskagent.llm.parsing_v1
     import taskagent.llm.prompts
     import taskagent.llm.refs
     import taskagent.llm.types

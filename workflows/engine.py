@@ -340,6 +340,9 @@ class PipelineRun:
         self._set_status(record, StepStatus.RUNNING)
 
     def _fail(self, record: StepResult, error: StepError) -> StepResult:
+        # The record agrees with its error: the failing activity's attempts, its retries.
+        record.attempts = record.attempts or error.attempts
+        record.transient_retries += max(error.attempts - 1, 0)
         self._settle(record, StepStatus.FAILED, error=error)
         workflow.logger.warning(
             "step failed", extra={"step": record.id, "error": error.type, "detail": error.message}

@@ -188,7 +188,14 @@ class StepRun:
     def record_model_call(self, model: str, result: ModelCallResult) -> None:
         usage = result.response.usage
         ledger = self._run.result.cost
-        ledger.record(self.key, model, usage.input_tokens, usage.output_tokens, result.cost_usd)
+        ledger.record(
+            self.key,
+            model,
+            usage.input_tokens,
+            usage.output_tokens,
+            result.cost_usd,
+            usage.estimated,
+        )
         self.record.usage = ledger.by_step[self.key]
         self.record.transient_retries += result.attempt - 1
         self._run.board.changed()

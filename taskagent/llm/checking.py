@@ -7,7 +7,7 @@ run afterwards in an activity; see `validation_errors` below, shared with that a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,13 +16,19 @@ from taskagent.llm.parsing import ParseError, extract_json
 from taskagent.schemas import schema_errors
 
 
-def check_answer(content: str | None, schema: Mapping[str, Any] | None) -> tuple[Any, list[str]]:
-    """The parsed output and no errors, or None and the exact errors for the model."""
+def check_answer(
+    content: str | None,
+    schema: Mapping[str, Any] | None,
+    extract: Callable[[str | None], Any] = extract_json,
+) -> tuple[Any, list[str]]:
+    """The parsed output and no errors, or None and the exact errors for the model.
+
+    `extract` is the JSON parser (the frozen first one, to replay runs recorded with it)."""
     if schema is None:
         text = (content or "").strip()
         return (text, []) if text else (None, ["the answer is empty"])
     try:
-        data = extract_json(content)
+        data = extract(content)
     except ParseError as err:
         return None, [str(err)]
     errors = [

@@ -1,15 +1,17 @@
 """Provider error classification, in one place: what Temporal retries and what fails at once.
 
 Every failure of a provider call becomes a `ProviderError` whose `kind` is one of the constants
-below. Retryable kinds: rate_limited, server_error, timeout, connection, conflict,
-invalid_response and unknown (an exception nobody classified, retried as Temporal would). All
-others fail the call at once.
+below. Retryable kinds: rate_limited, server_error, timeout, connection, conflict and unknown (an
+exception nobody classified, retried as Temporal would). All others fail the call at once,
+among them invalid_response (an answer whose shape cannot be understood: asking again gets the
+same shape), refused and insufficient_quota.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import math
 import re
 import time
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from taskagent.errors import ErrorType
-from taskagent.llm.types import ProviderError
+from taskagent.llm.types import ModelResponse, ProviderError
 
 RATE_LIMITED = ErrorType.RATE_LIMITED
 SERVER_ERROR = ErrorType.SERVER_ERROR
@@ -31,6 +33,8 @@ FORBIDDEN = ErrorType.FORBIDDEN
 NOT_FOUND = ErrorType.NOT_FOUND
 CONTEXT_LENGTH = ErrorType.CONTEXT_LENGTH
 CONTENT_FILTER = ErrorType.CONTENT_FILTER
+REFUSED = ErrorType.REFUSED
+INSUFFICIENT_QUOTA = ErrorType.INSUFFICIENT_QUOTA
 MISSING_CREDENTIALS = ErrorType.MISSING_CREDENTIALS
 UNKNOWN = ErrorType.UNKNOWN
 
@@ -53,6 +57,8 @@ _CONTEXT_TEXT = re.compile(
 )
 _MAX_MESSAGE = 2000
 _FILTER_CODES = {"content_filter", "content_policy_violation"}
+_QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"}
+_SNIPPET = 300
 _INVALID_KEY_TEXT = re.compile(r"api[ _]key not valid|API_KEY_INVALID", re.IGNORECASE)
 
 
@@ -69,6 +75,9 @@ def classify_status(
         kind, retryable = CONTEXT_LENGTH, False
     elif code in _FILTER_CODES:
         kind, retryable = CONTENT_FILTER, False
+    elif code in _QUOTA_CODES:
+        # OpenAI answers 429 when the account is out of credit: waiting will not refill it.
+        kind, retryable = INSUFFICIENT_QUOTA, False
     elif status == 400 and _INVALID_KEY_TEXT.search(message):
         kind, retryable = UNAUTHORIZED, False
     elif status >= 500:
@@ -86,11 +95,35 @@ def classify_status(
     )
 
 
-def content_filtered(provider: str, detail: str) -> ProviderError:
+def content_filtered(
+    provider: str, detail: str, billed: ModelResponse | None = None
+) -> ProviderError:
     """A refusal by the provider's safety system: retrying the same input will not help."""
     return ProviderError(
-        f"{provider} blocked the answer ({detail})", kind=CONTENT_FILTER, retryable=False
+        f"{provider} blocked the answer ({detail})",
+        kind=CONTENT_FILTER,
+        retryable=False,
+        billed=billed,
     )
+
+
+def invalid_response(
+    provider: str, problem: str, billed: ModelResponse | None = None
+) -> ProviderError:
+    """An answer whose shape cannot be understood: the same request gets the same shape."""
+    return ProviderError(
+        f"{provider} sent an answer TaskAgent cannot read: {problem}",
+        kind=INVALID_RESPONSE,
+        retryable=False,
+        billed=billed,
+    )
+
+
+def snippet(value: object) -> str:
+    """What came back, short enough for an error message."""
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -127,7 +160,7 @@ def classify_openai_error(exc: BaseException) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, openai.APIStatusError):
-        message, code = _openai_detail(exc.body, exc.message)
+        message, code = openai_detail(exc.body, exc.message)
         wait = parse_retry_after(exc.response.headers)
         return classify_status("openai", exc.status_code, message, code=code, retry_after=wait)
     if isinstance(exc, openai.APITimeoutError):
@@ -139,12 +172,15 @@ def classify_openai_error(exc: BaseException) -> ProviderError:
     return _transport_error("openai", exc)
 
 
-def _openai_detail(body: object, fallback: str) -> tuple[str, str | None]:
+def openai_detail(body: object, fallback: str) -> tuple[str, str | None]:
+    """The message and code (or type) of an OpenAI-style error body."""
     error = body.get("error", body) if isinstance(body, Mapping) else None
     if not isinstance(error, Mapping):
         return (str(body) if isinstance(body, str) and body else fallback), None
     message = error.get("message")
     code = error.get("code")
+    if not isinstance(code, str):
+        code = error.get("type")
     return (str(message) if message else fallback), (str(code) if code is not None else None)
 
 
@@ -183,8 +219,14 @@ def _transport_error(provider: str, exc: BaseException) -> ProviderError:
         return ProviderError(text, kind=TIMEOUT, retryable=True)
     if isinstance(exc, ConnectionError | OSError) or _from_http_stack(exc):
         return ProviderError(text, kind=CONNECTION, retryable=True)
+    if isinstance(exc, json.JSONDecodeError):
+        return invalid_response(
+            provider,
+            f"the body is not JSON ({snippet(exc.doc)!r}); is the base URL the API's? "
+            "A proxy or a web page answered",
+        )
     if "Response" in name or "JSON" in name:
-        return ProviderError(text, kind=INVALID_RESPONSE, retryable=True)
+        return invalid_response(provider, text)
     if isinstance(exc, ValueError | TypeError):
         # The client refused the request before sending it: sending it again will not help.
         return ProviderError(text, kind=BAD_REQUEST, retryable=False)

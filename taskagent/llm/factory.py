@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskagent.llm.errors import MISSING_CREDENTIALS
+from taskagent.llm.models_file import ModelsFile
 from taskagent.llm.refs import PROVIDERS, parse_model
 from taskagent.llm.types import ModelRequest, ModelResponse, Provider, ProviderError
 
@@ -24,6 +27,7 @@ class ProviderSettings(BaseSettings):
     gemini_base_url: str | None = Field(None, alias="GEMINI_BASE_URL")
     default_model: str = Field("offline:default", alias="TASKAGENT_DEFAULT_MODEL")
     llm_timeout: float = Field(120.0, alias="TASKAGENT_LLM_TIMEOUT", gt=0)
+    models_file: str | None = Field(None, alias="TASKAGENT_MODELS")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -38,7 +42,10 @@ class ProviderFactory:
     """Builds each provider once, on first use, and closes them all in `aclose`."""
 
     def __init__(self, settings: ProviderSettings | None = None) -> None:
+        """Raises ModelsFileError when the model configuration file is invalid."""
         self.settings = settings if settings is not None else ProviderSettings()
+        path = self.settings.models_file
+        self.models = ModelsFile.load(path) if path else ModelsFile()
         self._providers: dict[str, Provider] = {}
 
     def __repr__(self) -> str:
@@ -80,21 +87,42 @@ class ProviderFactory:
             from taskagent.llm.offline import OfflineProvider
 
             return OfflineProvider()
+        entry = self.models.provider(provider_name)
         if provider_name == "openai":
             from taskagent.llm.openai_provider import OpenAIProvider
 
-            key = _secret(s.openai_api_key)
+            variable = entry.api_key_env or "OPENAI_API_KEY"
+            key = _secret(s.openai_api_key) if entry.api_key_env is None else _env(variable)
             if key is None:
-                raise _missing("OPENAI_API_KEY", use)
-            return OpenAIProvider(key, base_url=s.openai_base_url, timeout=s.llm_timeout)
+                raise _missing(variable, use)
+            return OpenAIProvider(
+                key,
+                base_url=s.openai_base_url or entry.base_url,
+                timeout=s.llm_timeout,
+                capabilities=self.models.capabilities("openai"),
+            )
         if provider_name == "gemini":
             from taskagent.llm.gemini_provider import GeminiProvider
 
-            key = _secret(s.gemini_api_key) or _secret(s.google_api_key)
+            variable = entry.api_key_env or "GEMINI_API_KEY (or GOOGLE_API_KEY)"
+            if entry.api_key_env is None:
+                key = _secret(s.gemini_api_key) or _secret(s.google_api_key)
+            else:
+                key = _env(entry.api_key_env)
             if key is None:
-                raise _missing("GEMINI_API_KEY (or GOOGLE_API_KEY)", use)
-            return GeminiProvider(key, base_url=s.gemini_base_url, timeout=s.llm_timeout)
+                raise _missing(variable, use)
+            return GeminiProvider(
+                key,
+                base_url=s.gemini_base_url or entry.base_url,
+                timeout=s.llm_timeout,
+                # Gemini 2.x models refuse a response schema beside function declarations.
+                capabilities=self.models.capabilities("gemini", tools_default=False),
+            )
         raise ValueError(f"unknown provider {provider_name!r} (providers: {', '.join(PROVIDERS)})")
+
+
+def _env(variable: str) -> str | None:
+    return (os.environ.get(variable) or "").strip() or None
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -10,15 +10,17 @@ from typing import Any
 from google import genai
 from google.genai import types
 
-from taskagent.llm.errors import INVALID_RESPONSE, classify_gemini_error, content_filtered
+from taskagent.llm.capabilities import Capabilities, OutputMode
+from taskagent.llm.errors import classify_gemini_error, content_filtered, invalid_response
+from taskagent.llm.parsing import strip_reasoning
 from taskagent.llm.types import (
     Message,
     ModelRequest,
     ModelResponse,
-    ProviderError,
     ToolCall,
     Usage,
 )
+from taskagent.llm.usage import estimate_usage
 
 # Finish reasons that mean the provider's safety or policy systems withheld the answer.
 _BLOCKED = {
@@ -41,8 +43,15 @@ class GeminiProvider:
 
     name = "gemini"
 
-    def __init__(self, api_key: str, base_url: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        capabilities: Capabilities | None = None,
+    ) -> None:
         self._base_url = base_url
+        self.capabilities = capabilities or Capabilities("gemini", tools_default=False)
         http_options = types.HttpOptions(
             base_url=base_url,
             api_version="v1beta",
@@ -63,8 +72,13 @@ class GeminiProvider:
         self._client.close()
 
     async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
+        return await self.capabilities.complete(request, model, self._send)
+
+    async def _send(
+        self, request: ModelRequest, model: str, mode: OutputMode | None
+    ) -> ModelResponse:
         contents = to_contents(request.messages)
-        config = to_config(request)
+        config = to_config(request, mode)
         started = time.monotonic()
         try:
             response = await self._client.aio.models.generate_content(
@@ -72,11 +86,13 @@ class GeminiProvider:
             )
         except Exception as exc:
             raise classify_gemini_error(exc) from exc
-        return parse_response(response, model, (time.monotonic() - started) * 1000.0)
+        return parse_response(response, model, (time.monotonic() - started) * 1000.0, request)
 
 
-def to_config(request: ModelRequest) -> types.GenerateContentConfig:
-    """System instruction, tools or structured output, and sampling settings."""
+def to_config(
+    request: ModelRequest, mode: OutputMode | None = OutputMode.JSON_SCHEMA
+) -> types.GenerateContentConfig:
+    """System instruction, tools, structured output as `mode` says, and sampling settings."""
     system = "\n\n".join(m.content for m in request.messages if m.role == "system" and m.content)
     config = types.GenerateContentConfig(
         system_instruction=system or None,
@@ -95,9 +111,10 @@ def to_config(request: ModelRequest) -> types.GenerateContentConfig:
             for tool in request.tools
         ]
         config.tools = [types.Tool(function_declarations=declarations)]
-    elif request.output_schema is not None:
+    if request.output_schema is not None and mode not in (None, OutputMode.PROMPT):
         config.response_mime_type = "application/json"
-        config.response_json_schema = request.output_schema
+        if mode is OutputMode.JSON_SCHEMA:
+            config.response_json_schema = request.output_schema
     return config
 
 
@@ -160,31 +177,40 @@ def _arguments(text: str) -> dict[str, Any]:
 
 
 def parse_response(
-    response: types.GenerateContentResponse, model: str, latency_ms: float
+    response: types.GenerateContentResponse,
+    model: str,
+    latency_ms: float,
+    request: ModelRequest | None = None,
 ) -> ModelResponse:
-    """A ModelResponse from a GenerateContentResponse; blocked answers are errors."""
+    """A ModelResponse from a GenerateContentResponse; blocked answers are errors that carry
+    their usage, so that the ledger still bills them."""
     feedback = response.prompt_feedback
+    usage = response.usage_metadata
     if feedback is not None and feedback.block_reason is not None:
-        raise content_filtered("gemini", f"prompt blocked: {_name(feedback.block_reason)}")
-    if not response.candidates:
-        raise ProviderError(
-            "gemini answered with no candidates", kind=INVALID_RESPONSE, retryable=True
+        billed = ModelResponse(usage=_usage(usage, request, None, []), model=model)
+        raise content_filtered(
+            "gemini", f"prompt blocked: {_name(feedback.block_reason)}", billed=billed
         )
+    if not response.candidates:
+        raise invalid_response("gemini", "the answer has no candidates and no block reason")
     candidate = response.candidates[0]
     finish = _name(candidate.finish_reason) if candidate.finish_reason else None
-    if finish in _BLOCKED:
-        raise content_filtered("gemini", f"finish_reason={finish}")
     parts = (candidate.content.parts if candidate.content else None) or []
     texts = [p.text for p in parts if p.text is not None and not p.thought]
-    calls = [p for p in parts if p.function_call is not None]
-    return ModelResponse(
-        content="".join(texts) if texts else None,
-        tool_calls=[_tool_call(p, index) for index, p in enumerate(calls)],
-        usage=_usage(response.usage_metadata),
+    called = [p for p in parts if p.function_call is not None]
+    calls = [_tool_call(part, index) for index, part in enumerate(called)]
+    content = strip_reasoning("".join(texts)) if texts else None
+    answer = ModelResponse(
+        content=content,
+        tool_calls=calls,
+        usage=_usage(usage, request, content, calls),
         model=response.model_version or model,
         latency_ms=latency_ms,
         finish_reason="tool_calls" if calls else _FINISH.get(finish or "", finish),
     )
+    if finish in _BLOCKED:
+        raise content_filtered("gemini", f"finish_reason={finish}", billed=answer)
+    return answer
 
 
 def _tool_call(part: types.Part, index: int) -> ToolCall:
@@ -199,9 +225,14 @@ def _tool_call(part: types.Part, index: int) -> ToolCall:
     )
 
 
-def _usage(metadata: types.GenerateContentResponseUsageMetadata | None) -> Usage:
-    if metadata is None:
-        return Usage()
+def _usage(
+    metadata: types.GenerateContentResponseUsageMetadata | None,
+    request: ModelRequest | None,
+    content: str | None,
+    calls: list[ToolCall],
+) -> Usage:
+    if metadata is None or metadata.prompt_token_count is None:
+        return estimate_usage(request, content, *(c.name + c.arguments for c in calls))
     # Thinking tokens are billed as output.
     output = (metadata.candidates_token_count or 0) + (metadata.thoughts_token_count or 0)
     return Usage(input_tokens=metadata.prompt_token_count or 0, output_tokens=output)

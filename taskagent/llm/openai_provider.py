@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import openai
 
-from taskagent.llm.errors import INVALID_RESPONSE, classify_openai_error, content_filtered
+from taskagent.llm.capabilities import Capabilities, OutputMode
+from taskagent.llm.errors import (
+    REFUSED,
+    classify_openai_error,
+    classify_status,
+    content_filtered,
+    invalid_response,
+    openai_detail,
+    snippet,
+)
+from taskagent.llm.parsing import strip_reasoning
 from taskagent.llm.types import (
     Message,
     ModelRequest,
@@ -16,6 +28,7 @@ from taskagent.llm.types import (
     ToolCall,
     Usage,
 )
+from taskagent.llm.usage import estimate_usage
 
 
 class OpenAIProvider:
@@ -23,8 +36,15 @@ class OpenAIProvider:
 
     name = "openai"
 
-    def __init__(self, api_key: str, base_url: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        capabilities: Capabilities | None = None,
+    ) -> None:
         self._base_url = base_url
+        self.capabilities = capabilities or Capabilities("openai")
         # Temporal owns retries: the client must send exactly one request per call.
         self._client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
@@ -38,18 +58,31 @@ class OpenAIProvider:
         await self._client.close()
 
     async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
-        params = request_params(request, model)
+        return await self.capabilities.complete(request, model, self._send)
+
+    async def _send(
+        self, request: ModelRequest, model: str, mode: OutputMode | None
+    ) -> ModelResponse:
+        params = request_params(request, model, mode)
         started = time.monotonic()
         try:
-            completion = await self._client.chat.completions.create(**params)
+            raw = await self._client.chat.completions.with_raw_response.create(**params)
+            text = raw.text
         except Exception as exc:
             raise classify_openai_error(exc) from exc
         latency_ms = (time.monotonic() - started) * 1000.0
-        return parse_completion(completion, latency_ms)
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        return parse_completion(body, latency_ms, request)
 
 
-def request_params(request: ModelRequest, model: str) -> dict[str, Any]:
-    """The keyword arguments of `chat.completions.create` for a request."""
+def request_params(
+    request: ModelRequest, model: str, mode: OutputMode | None = OutputMode.JSON_SCHEMA
+) -> dict[str, Any]:
+    """The keyword arguments of `chat.completions.create` for a request; `mode` says how the
+    output schema (if any) is asked for."""
     params: dict[str, Any] = {
         "model": model,
         "messages": [message_param(m) for m in request.messages],
@@ -66,22 +99,25 @@ def request_params(request: ModelRequest, model: str) -> dict[str, Any]:
             }
             for tool in request.tools
         ]
-    elif request.output_schema is not None:
-        # Structured output and tool calling do not mix well in one call: with tools offered,
-        # the caller validates the final answer itself.
-        params["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {
-                "name": request.output_schema_name,
-                "schema": request.output_schema,
-                "strict": False,
-            },
-        }
+    schema = request.output_schema
+    if schema is not None and mode is not None and mode is not OutputMode.PROMPT:
+        params["response_format"] = _response_format(request.output_schema_name, schema, mode)
     if request.temperature is not None:
         params["temperature"] = request.temperature
     if request.max_output_tokens is not None:
         params["max_tokens"] = request.max_output_tokens
     return params
+
+
+def _response_format(name: str, schema: dict[str, Any], mode: OutputMode) -> dict[str, Any]:
+    if mode is OutputMode.JSON_SCHEMA:
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": False},
+        }
+    if mode is OutputMode.JSON_OBJECT:  # llama-cpp-python's server: JSON mode with a schema
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_object"}
 
 
 def message_param(message: Message) -> dict[str, Any]:
@@ -107,30 +143,129 @@ def message_param(message: Message) -> dict[str, Any]:
     return param
 
 
-def parse_completion(completion: Any, latency_ms: float) -> ModelResponse:
-    """A ModelResponse from a ChatCompletion; a content-filtered answer is an error."""
-    if not completion.choices:
-        raise ProviderError(
-            "openai answered with no choices", kind=INVALID_RESPONSE, retryable=True
+def parse_completion(
+    body: Any, latency_ms: float, request: ModelRequest | None = None
+) -> ModelResponse:
+    """A ModelResponse from the JSON body of a chat completion, as any server sends it.
+
+    What is unambiguous is normalised (content as a list of text parts, tool-call arguments as
+    an object, a tool call without an id, a legacy `function_call`, reasoning before the
+    answer); anything else is a non-retryable invalid_response naming the field. A refusal or a
+    filtered answer fails with its usage, so that the ledger still bills it.
+    """
+    if not isinstance(body, Mapping):
+        raise invalid_response(
+            "openai",
+            f"the body is not a JSON object but {snippet(body)!r}; is OPENAI_BASE_URL the API's "
+            "(it usually ends in /v1)?",
         )
-    choice = completion.choices[0]
-    if choice.finish_reason == "content_filter":
-        raise content_filtered("openai", "finish_reason=content_filter")
-    message = choice.message
-    tool_calls = [
-        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments or "{}")
-        for call in message.tool_calls or []
-        if getattr(call, "function", None) is not None
-    ]
-    usage = completion.usage
-    return ModelResponse(
-        content=message.content,
+    choices = body.get("choices")
+    if not choices:
+        raise _error_in_body(body) or invalid_response(
+            "openai", f"`choices` is {snippet(choices)!r}, expected a list of answers"
+        )
+    if not isinstance(choices, list) or not isinstance(choices[0], Mapping):
+        raise invalid_response("openai", f"`choices` is {snippet(choices)!r}")
+    choice = choices[0]
+    message = choice.get("message")
+    if not isinstance(message, Mapping):
+        raise invalid_response("openai", f"`choices[0].message` is {snippet(message)!r}")
+    finish = choice.get("finish_reason")
+    finish = finish if isinstance(finish, str) else None
+    try:
+        content = _content(message.get("content"))
+        tool_calls = _tool_calls(message)
+    except ProviderError as err:  # unreadable, but answered: billed all the same
+        err.billed = ModelResponse(
+            usage=_usage(body.get("usage"), request, None, []), model=str(body.get("model") or "")
+        )
+        raise
+    response = ModelResponse(
+        content=strip_reasoning(content) if content is not None else None,
         tool_calls=tool_calls,
-        usage=Usage(
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
-        ),
-        model=completion.model or "",
+        usage=_usage(body.get("usage"), request, content, tool_calls),
+        model=str(body.get("model") or ""),
         latency_ms=latency_ms,
-        finish_reason=choice.finish_reason,
+        finish_reason=finish,
     )
+    if finish == "content_filter":
+        raise content_filtered("openai", "finish_reason=content_filter", billed=response)
+    refusal = message.get("refusal")
+    if isinstance(refusal, str) and refusal.strip():
+        raise ProviderError(
+            f"openai: the model refused to answer: {refusal.strip()}",
+            kind=REFUSED,
+            retryable=False,
+            billed=response,
+        )
+    return response
+
+
+def _error_in_body(body: Mapping[str, Any]) -> ProviderError | None:
+    """An error some servers (and proxies in front of them) send with HTTP 200."""
+    error = body.get("error")
+    if error is None:
+        return None
+    message, code = openai_detail(body, snippet(error))
+    raw = error.get("code") if isinstance(error, Mapping) else None
+    status = raw if isinstance(raw, int) and 400 <= raw < 600 else 500
+    return classify_status(
+        "openai", status, f"{message} (sent in the body of an HTTP 200 answer)", code=code
+    )
+
+
+def _content(value: Any) -> str | None:
+    """Text, or a list of text parts (`{"type": "text", "text": ...}`) joined."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        texts = [p.get("text") for p in value if isinstance(p, Mapping)]
+        if texts and all(isinstance(t, str) for t in texts):
+            return "".join(t for t in texts if isinstance(t, str))
+    raise invalid_response("openai", f"`choices[0].message.content` is {snippet(value)!r}")
+
+
+def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
+    raw = message.get("tool_calls")
+    legacy = message.get("function_call")
+    if not raw and isinstance(legacy, Mapping):
+        raw = [{"type": "function", "function": legacy}]
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise invalid_response("openai", f"`choices[0].message.tool_calls` is {snippet(raw)!r}")
+    return [_tool_call(call, index) for index, call in enumerate(raw)]
+
+
+def _tool_call(call: Any, index: int) -> ToolCall:
+    where = f"`choices[0].message.tool_calls[{index}]"
+    function = call.get("function") if isinstance(call, Mapping) else None
+    if not isinstance(function, Mapping):
+        raise invalid_response("openai", f"{where}.function` is missing: {snippet(call)!r}")
+    name = function.get("name")
+    if not isinstance(name, str) or not name:
+        raise invalid_response("openai", f"{where}.function.name` is {snippet(name)!r}")
+    arguments = function.get("arguments")
+    if arguments is None or arguments == "":
+        arguments = "{}"
+    elif isinstance(arguments, dict | list):
+        arguments = json.dumps(arguments)
+    elif not isinstance(arguments, str):
+        raise invalid_response("openai", f"{where}.function.arguments` is {snippet(arguments)!r}")
+    call_id = call.get("id")
+    return ToolCall(
+        # Some servers send no id: number the calls of this answer so results can be matched.
+        id=call_id if isinstance(call_id, str) and call_id else f"call_{index}",
+        name=name,
+        arguments=arguments,
+    )
+
+
+def _usage(
+    value: Any, request: ModelRequest | None, content: str | None, calls: list[ToolCall]
+) -> Usage:
+    usage = value if isinstance(value, Mapping) else {}
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return Usage(input_tokens=prompt, output_tokens=completion)
+    return estimate_usage(request, content, *(c.name + c.arguments for c in calls))

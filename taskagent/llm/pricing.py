@@ -46,10 +46,14 @@ class PriceTable:
         self._warned: set[str] = set()
 
     @classmethod
-    def from_config(cls, value: str | None) -> PriceTable:
-        """Defaults, overridden by TASKAGENT_PRICES: JSON text or the path of a JSON file,
+    def from_config(
+        cls, value: str | None, configured: Mapping[str, Price] | None = None
+    ) -> PriceTable:
+        """Defaults, overridden by the model configuration file's prices (`configured`), then by
+        TASKAGENT_PRICES: JSON text or the path of a JSON file,
         `{"provider:model": [input_per_million, output_per_million], ...}`."""
         table = cls()
+        table._prices.update(configured or {})
         if not value:
             return table
         text = Path(value).read_text() if not value.lstrip().startswith("{") else value

@@ -70,6 +70,9 @@ class ModelRequest(BaseModel):
 class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = Field(
+        False, description="The provider reported no usage: these counts are estimates."
+    )
 
     @property
     def total_tokens(self) -> int:
@@ -85,6 +88,9 @@ class ModelResponse(BaseModel):
     model: str = Field("", description="The model that answered, as the provider names it.")
     latency_ms: float = 0.0
     finish_reason: str | None = None
+    output_mode: str | None = Field(
+        None, description="How structured output was asked for (see OutputMode); None: no schema."
+    )
 
 
 class ProviderError(Exception):
@@ -103,12 +109,15 @@ class ProviderError(Exception):
         retryable: bool,
         status: int | None = None,
         retry_after: float | None = None,
+        billed: ModelResponse | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.retryable = retryable
         self.status = status
         self.retry_after = retry_after
+        self.billed = billed
+        """The answer the provider billed before it was refused (its usage enters the ledger)."""
 
 
 class Provider(Protocol):

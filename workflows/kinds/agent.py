@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.failures import classify
 
@@ -24,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.kinds.agent import AgentStep, LlmStepBase
     from taskagent.kinds.context import StepContext, StepFailure, StepOutcome
     from taskagent.llm.checking import check_answer
+    from taskagent.llm.parsing import extract_json
+    from taskagent.llm.parsing_v1 import extract_json as extract_json_v1
     from taskagent.llm.prompts import correction_message, task_messages
     from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, ToolCall
     from taskagent.names import (
@@ -56,6 +58,11 @@ MAX_REQUEST_CHARS = 1_500_000
 KEPT_MESSAGE_CHARS = 8_000
 """The kept conversation in the step result holds at most this much of each message."""
 OUTCOMES = {None: "ok", "UnknownTool": "refused", "InvalidArguments": "invalid_arguments"}
+TRUNCATION_PATCH = "taskagent-truncated-answers"
+"""Answers cut off at the output-token limit are rejected; runs recorded before kept them."""
+PARSER_PATCH = "taskagent-parser-v2"
+"""Answers are parsed with reasoning stripped and the last candidate preferred (see
+taskagent.llm.parsing); runs recorded before used the first parser, kept in parsing_v1."""
 
 
 async def execute(ctx: StepContext, step: AgentStep, value: Any) -> StepOutcome:
@@ -98,8 +105,12 @@ class AgentLoop:
         for attempt in range(1, self.step.max_attempts + 1):
             self.attempt = attempt
             attempt_start = len(working)
-            content = await self._converse(working)
-            output, errors = await self._check(content)
+            answer = await self._converse(working)
+            content = answer.content
+            if answer.finish_reason == "length" and workflow.patched(TRUNCATION_PATCH):
+                output, errors = None, [truncated(self.step.max_output_tokens)]
+            else:
+                output, errors = await self._check(content)
             if not errors:
                 kept = None
                 if self.step.keep_conversation:
@@ -119,7 +130,7 @@ class AgentLoop:
     async def _check(self, content: str | None) -> tuple[Any, list[str]]:
         """Structural checks (the recorded JSON Schema, here), the output model's validators
         (an activity: user code), then the semantic validators (activities)."""
-        output, errors = check_answer(content, self.json_schema)
+        output, errors = self._parse(content)
         if not errors and isinstance(self.output_schema, str):
             checked = await self.ctx.activity(
                 CHECK_OUTPUT_ACTIVITY,
@@ -135,15 +146,23 @@ class AgentLoop:
             errors = await self._semantic_errors(output)
         return output, errors
 
+    def _parse(self, content: str | None) -> tuple[Any, list[str]]:
+        """The answer checked against the JSON Schema, by the parser the run was recorded with:
+        runs started before PARSER_PATCH replay with the first parser."""
+        if self.json_schema is None:
+            return check_answer(content, None)
+        new = workflow.patched(PARSER_PATCH)
+        return check_answer(content, self.json_schema, extract_json if new else extract_json_v1)
+
     # -- the model ---------------------------------------------------------------------------
-    async def _converse(self, working: list[Message]) -> str | None:
+    async def _converse(self, working: list[Message]) -> ModelResponse:
         """Call the model, running the tools it asks for, until it answers without tools."""
         limit = self.step.max_tool_rounds if isinstance(self.step, AgentStep) else 0
         for round_number in range(limit + 1):
             response = await self._call_model(working)
             if not response.tool_calls:
                 working.append(Message(role="assistant", content=response.content))
-                return response.content
+                return response
             if round_number == limit:
                 raise StepFailure(
                     ErrorType.TOOL_ROUNDS_EXCEEDED,
@@ -179,15 +198,22 @@ class AgentLoop:
             max_output_tokens=self.step.max_output_tokens,
             script=_script(self.step),
         )
-        result = await self.ctx.activity(
-            LLM_CALL_ACTIVITY,
-            ModelCallRequest(request=request, step_id=self.ctx.key),
-            result_type=ModelCallResult,
-            summary=f"{self.model} · attempt {self.attempt} · call {self.calls}",
-            timeout=self.ctx.deadline or MODEL_CALL_TIMEOUT,
-        )
-        self.ctx.record_model_call(self.model, result)
         self.ctx.record_attempt(self.attempt)
+        try:
+            result = await self.ctx.activity(
+                LLM_CALL_ACTIVITY,
+                ModelCallRequest(request=request, step_id=self.ctx.key),
+                result_type=ModelCallResult,
+                summary=f"{self.model} · attempt {self.attempt} · call {self.calls}",
+                timeout=self.ctx.deadline or MODEL_CALL_TIMEOUT,
+            )
+        except ActivityError as err:
+            billed = billed_call(err)
+            if billed is not None:  # refused or filtered, but billed: the ledger has it
+                # (its retries are counted with the step's failure, from the error)
+                self.ctx.record_model_call(self.model, billed.model_copy(update={"attempt": 1}))
+            raise
+        self.ctx.record_model_call(self.model, result)
         return result.response
 
     # -- tools and validators ----------------------------------------------------------------
@@ -265,6 +291,24 @@ class AgentLoop:
             )
             errors += [f"{name}: {error}" for error in result.output or []]
         return errors
+
+
+def truncated(limit: int | None) -> str:
+    """The correction for an answer the provider cut off at its output-token limit."""
+    where = f"max_output_tokens={limit}" if limit else "the model's output limit"
+    return (
+        f"the answer was cut off at {where} before it was complete; answer again, more "
+        "briefly, with the complete output only"
+    )
+
+
+def billed_call(err: ActivityError) -> ModelCallResult | None:
+    """The priced answer a failed model call carries when the provider billed it (a refusal,
+    a filtered answer): the second detail of the activity's ApplicationError."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and len(cause.details) > 1:
+        return ModelCallResult.model_validate(cause.details[1])
+    return None
 
 
 def _bounded(message: Message) -> Message:
