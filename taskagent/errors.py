@@ -79,6 +79,8 @@ class ErrorType(StrEnum):
     """The account is out of credit or quota: a billing problem no retry fixes."""
     MISSING_CREDENTIALS = "missing_credentials"
     UNKNOWN = "unknown"
+    CIRCUIT_OPEN = "circuit_open"
+    """The provider's circuit breaker is open: no request was sent; retried once it may close."""
 
 
 class StepFailed(Exception):

@@ -197,6 +197,7 @@ class Harness:
     llm: FakeLLM
     env: Any
     task_queue: str
+    providers: ProviderFactory
 
     async def run(
         self, pipeline: Pipeline, data: dict[str, Any] | None = None
@@ -205,21 +206,25 @@ class Harness:
 
 
 @asynccontextmanager
-async def llm_harness(env: Any, task_queue: str, registry: Registry) -> AsyncIterator[Harness]:
+async def llm_harness(
+    env: Any, task_queue: str, registry: Registry, **settings: Any
+) -> AsyncIterator[Harness]:
     """A worker on `task_queue` serving `registry`, with OpenAI and Gemini keys set and their
-    base URLs pointing at a fake LLM server (default model: `openai:gpt-test`)."""
+    base URLs pointing at a fake LLM server (default model: `openai:gpt-test`); `settings` are
+    more provider settings, by their variable names."""
     async with FakeLLM() as llm:
-        settings = ProviderSettings(
+        provider_settings = ProviderSettings(
             OPENAI_API_KEY="test-openai-key",
             OPENAI_BASE_URL=llm.openai_base_url,
             GEMINI_API_KEY="test-gemini-key",
             GEMINI_BASE_URL=llm.gemini_base_url,
             TASKAGENT_DEFAULT_MODEL="openai:gpt-test",
+            **settings,
         )
-        factory = ProviderFactory(settings)
+        factory = ProviderFactory(provider_settings)
         try:
             async with running_worker(env.client, registry, task_queue, providers=factory):
-                yield Harness(llm, env, task_queue)
+                yield Harness(llm, env, task_queue, factory)
         finally:
             await factory.aclose()
 

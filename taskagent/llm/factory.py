@@ -7,6 +7,7 @@ import os
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taskagent.llm.breaker import BreakerSettings, CircuitBreaker
 from taskagent.llm.errors import MISSING_CREDENTIALS
 from taskagent.llm.models_file import ModelsFile
 from taskagent.llm.refs import PROVIDERS, parse_model
@@ -28,6 +29,8 @@ class ProviderSettings(BaseSettings):
     default_model: str = Field("offline:default", alias="TASKAGENT_DEFAULT_MODEL")
     llm_timeout: float = Field(120.0, alias="TASKAGENT_LLM_TIMEOUT", gt=0)
     models_file: str | None = Field(None, alias="TASKAGENT_MODELS")
+    breaker_failures: int = Field(5, alias="TASKAGENT_BREAKER_FAILURES", ge=1)
+    breaker_open_seconds: float = Field(30.0, alias="TASKAGENT_BREAKER_OPEN_SECONDS", gt=0)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -47,6 +50,7 @@ class ProviderFactory:
         path = self.settings.models_file
         self.models = ModelsFile.load(path) if path else ModelsFile()
         self._providers: dict[str, Provider] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
 
     def __repr__(self) -> str:
         return f"ProviderFactory(built={sorted(self._providers)})"
@@ -60,6 +64,15 @@ class ProviderFactory:
         if provider_name not in self._providers:
             self._providers[provider_name] = self._build(provider_name, model)
         return self._providers[provider_name]
+
+    def breaker(self, provider_name: str) -> CircuitBreaker:
+        """The circuit breaker of a provider, shared by every call this worker makes to it."""
+        breaker = self._breakers.get(provider_name)
+        if breaker is None:
+            s = self.settings
+            settings = BreakerSettings(s.breaker_failures, s.breaker_open_seconds)
+            breaker = self._breakers[provider_name] = CircuitBreaker(provider_name, settings)
+        return breaker
 
     def resolve(self, ref: str | None = None) -> tuple[Provider, str]:
         """The provider and bare model name of `provider:model` (default: the default model)."""
