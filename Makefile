@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## demo: start a local Temporal dev server and a worker, run the example pipeline
+## demo: start a local Temporal dev server and a worker on the offline model, run the example
+demo: export TASKAGENT_DEFAULT_MODEL = offline:default
 demo: venv server worker
 	$(BIN)/python starter.py run company_research --show-steps --input '{"company": "Acme Robotics"}'
 	@echo "Server and worker keep running (Web UI: http://localhost:8233). Stop them with: make stop"

@@ -17,6 +17,8 @@ from temporalio import activity
 
 from taskagent.errors import invalid_pipeline, invalid_request
 from taskagent.kinds import keyed_steps, kind_of, output_schema
+from taskagent.kinds.agent import LlmStepBase
+from taskagent.llm.factory import NO_DEFAULT_MODEL
 from taskagent.names import RESOLVE_PIPELINE_ACTIVITY
 from taskagent.registry import Registry
 from taskagent.results import REQUEST_SHAPE, ResolvedPipeline, ResolvedTool, ResolveRequest
@@ -27,7 +29,7 @@ from taskagent.validation import SpecError, check_input, validate_pipeline
 class PipelineActivities:
     """Activities that read the worker's registry of pipelines, functions, models and tools."""
 
-    def __init__(self, registry: Registry, default_model: str) -> None:
+    def __init__(self, registry: Registry, default_model: str | None) -> None:
         self._registry = registry
         self._default_model = default_model
         self._resolved: dict[str, ResolvedPipeline] = {}
@@ -65,6 +67,8 @@ class PipelineActivities:
     def _resolution(self, spec: PipelineSpec) -> ResolvedPipeline:
         """The spec with its default model fixed, plus what its steps need from the registry."""
         spec = spec.model_copy(update={"model": spec.model or self._default_model})
+        if spec.model is None:
+            _refuse_steps_without_a_model(spec)
         resolution = _Resolution(self._registry, ResolvedPipeline(spec=spec))
         schemas: dict[str, dict[str, Any]] = {}
         for key, step in keyed_steps(spec.steps):
@@ -74,6 +78,22 @@ class PipelineActivities:
                 schemas[key] = schema
         _record_output_schemas(resolution.resolved, schemas)
         return resolution.resolved
+
+
+def _refuse_steps_without_a_model(spec: PipelineSpec) -> None:
+    """No model anywhere for a step that calls one: the run fails before anything runs."""
+    needing = [
+        key
+        for key, step in keyed_steps(spec.steps)
+        if isinstance(step, LlmStepBase) and step.model is None
+    ]
+    if needing:
+        steps = ", ".join(repr(key) for key in needing)
+        raise invalid_pipeline(
+            f"pipeline {spec.name!r}: steps {steps} call a model and name none, and "
+            f"{NO_DEFAULT_MODEL}",
+            [f"steps.{key}.model: no model and no default" for key in needing],
+        )
 
 
 def _record_output_schemas(resolved: ResolvedPipeline, schemas: dict[str, dict[str, Any]]) -> None:

@@ -175,7 +175,7 @@ def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
         [sys.executable, "worker.py"],
         cwd=ROOT,
-        env={**os.environ, **env_vars},
+        env={**os.environ, "TASKAGENT_DEFAULT_MODEL": "offline:default", **env_vars},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

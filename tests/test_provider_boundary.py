@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 
 from taskagent import Pipeline, Registry
-from tests.support import failed_result, llm_harness, patches
+from taskagent.llm.factory import ProviderFactory, ProviderSettings
+from tests.support import failed_result, llm_harness, patches, running_worker, start
 
 FAST_RETRY = {"max_attempts": 3, "initial_interval": 0.05, "max_interval": 0.2}
 
@@ -20,6 +24,11 @@ class Verdict(BaseModel):
 
 boundary = Registry()
 boundary.add_model(Verdict)
+
+
+@boundary.function()
+def echo(value: object) -> object:
+    return value
 
 
 def judge(**fields: Any) -> Pipeline:
@@ -124,3 +133,25 @@ async def test_a_missing_usage_is_estimated_and_marked_in_the_ledger(env, task_q
     assert total.calls == 1 and total.estimated_calls == 1
     assert total.output_tokens == 100 and total.input_tokens > 0
     assert result.steps["judge"].usage.estimated_calls == 1
+
+
+async def test_a_worker_with_no_model_configured_refuses_agent_steps_saying_how(env, task_queue):
+    providers = ProviderFactory(ProviderSettings())  # a clean environment: no default model
+    pipeline = Pipeline("unconfigured").agent("judge", "Judge.").code("after", "echo")
+    async with running_worker(env.client, boundary, task_queue, providers=providers):
+        handle = await start(env.client, task_queue, pipeline)
+        with pytest.raises(WorkflowFailureError) as caught:
+            await handle.result()
+    error = caught.value.cause
+    assert isinstance(error, ApplicationError) and error.type == "InvalidPipeline"
+    assert "steps 'judge' call a model and name none" in error.message
+    assert "TASKAGENT_DEFAULT_MODEL=offline:default" in error.message
+
+
+async def test_the_offline_model_is_opt_in_and_costs_nothing(env, task_queue):
+    providers = ProviderFactory(ProviderSettings())
+    pipeline = Pipeline("offline", model="offline:default").agent("judge", "Judge.")
+    async with running_worker(env.client, boundary, task_queue, providers=providers):
+        result = await (await start(env.client, task_queue, pipeline)).result()
+    assert result.cost.total.calls == 1 and result.cost.total.tokens > 0
+    assert result.cost.by_model["offline:default"].cost_usd == 0

@@ -475,7 +475,7 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch):
     for name in ("TASKAGENT_DEFAULT_MODEL", "TASKAGENT_LLM_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     settings = ProviderSettings()
-    assert (settings.default_model, settings.llm_timeout) == ("offline:default", 120.0)
+    assert (settings.default_model, settings.llm_timeout) == (None, 120.0)
     monkeypatch.setenv("TASKAGENT_LLM_TIMEOUT", "30")
     assert ProviderSettings().llm_timeout == 30.0
 

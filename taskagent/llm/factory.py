@@ -16,6 +16,13 @@ from taskagent.llm.types import ModelRequest, ModelResponse, Provider, ProviderE
 __all__ = ["PROVIDERS", "ProviderFactory", "ProviderSettings", "parse_model"]  # refs re-exported
 
 
+NO_DEFAULT_MODEL = (
+    "the worker has no default model: set `model` on the pipeline or the step (e.g. "
+    "openai:gpt-4o-mini), or TASKAGENT_DEFAULT_MODEL in the worker's environment; the offline "
+    "demo model is opt-in: TASKAGENT_DEFAULT_MODEL=offline:default (what `make demo` sets)"
+)
+
+
 class ProviderSettings(BaseSettings):
     """Provider keys, base URLs and defaults, from the worker's environment only."""
 
@@ -26,7 +33,7 @@ class ProviderSettings(BaseSettings):
     gemini_api_key: SecretStr | None = Field(None, alias="GEMINI_API_KEY")
     google_api_key: SecretStr | None = Field(None, alias="GOOGLE_API_KEY")
     gemini_base_url: str | None = Field(None, alias="GEMINI_BASE_URL")
-    default_model: str = Field("offline:default", alias="TASKAGENT_DEFAULT_MODEL")
+    default_model: str | None = Field(None, alias="TASKAGENT_DEFAULT_MODEL")
     llm_timeout: float = Field(120.0, alias="TASKAGENT_LLM_TIMEOUT", gt=0)
     models_file: str | None = Field(None, alias="TASKAGENT_MODELS")
     breaker_failures: int = Field(5, alias="TASKAGENT_BREAKER_FAILURES", ge=1)
@@ -76,7 +83,10 @@ class ProviderFactory:
 
     def resolve(self, ref: str | None = None) -> tuple[Provider, str]:
         """The provider and bare model name of `provider:model` (default: the default model)."""
-        provider_name, model = parse_model(ref or self.settings.default_model)
+        ref = ref or self.settings.default_model
+        if ref is None:
+            raise ValueError(f"no model named, and {NO_DEFAULT_MODEL}")
+        provider_name, model = parse_model(ref)
         return self.get(provider_name, model), model
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
