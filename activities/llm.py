@@ -41,22 +41,14 @@ class LlmActivities:
             raise non_retryable(str(err), ErrorType.INVALID_MODEL, attempt) from None
         except ProviderError as err:
             raise provider_failure(err, attempt) from None
-        breaker = self._factory.breaker(provider_name)
         try:
-            breaker.before_call()
-            try:
-                response = await with_heartbeats(
+            response = await self._factory.breaker(provider_name).guard(
+                lambda: with_heartbeats(
                     provider.complete(with_output_section(request.request), model),
                     self._heartbeat_every,
                     f"waiting for {model_ref}",
                 )
-            except ProviderError as err:
-                breaker.failed(err)
-                raise
-            except BaseException:  # cancelled: a trial call must not hold its slot forever
-                breaker.abandoned()
-                raise
-            breaker.succeeded()
+            )
         except ProviderError as err:
             bill = self._bill(model_ref, err.billed, attempt) if err.billed else None
             log.warning(

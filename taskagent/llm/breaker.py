@@ -15,9 +15,10 @@ while this one counts only our classified provider failures and reports its stat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 import structlog
 
@@ -25,6 +26,7 @@ from taskagent.errors import ErrorType
 from taskagent.llm.types import ProviderError
 
 log = structlog.get_logger("taskagent.llm")
+T = TypeVar("T")
 
 COUNTED = {ErrorType.SERVER_ERROR, ErrorType.TIMEOUT, ErrorType.CONNECTION}
 """Failures that say the provider itself is unwell."""
@@ -70,6 +72,20 @@ class CircuitBreaker:
             self._move(BreakerState.HALF_OPEN)
             self._trials = 0
         return self._state
+
+    async def guard(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Make `call` through the breaker: refused at once while open; its outcome counted."""
+        self.before_call()
+        try:
+            result = await call()
+        except ProviderError as err:
+            self.failed(err)
+            raise
+        except BaseException:  # cancelled: a trial call must not hold its slot forever
+            self.abandoned()
+            raise
+        self.succeeded()
+        return result
 
     def before_call(self) -> None:
         """Let the call through, or raise the retryable circuit_open error."""

@@ -83,8 +83,9 @@ class Capabilities:
         model: str,
         send: Callable[[ModelRequest, str, OutputMode | None], Awaitable[ModelResponse]],
     ) -> ModelResponse:
-        """`send` the request in the model's mode (None: no format); once more in the next
-        weaker mode if the server rejects the format. The answer records the mode used."""
+        """`send` the request in the model's mode, or None for no format field (`prompt`, no
+        schema, or tools the model takes without a format); once more in the next weaker mode
+        if the server rejects the format. The answer records the mode used."""
         mode = self._mode_for(request, model)
         try:
             response = await send(request, model, mode)

@@ -114,10 +114,7 @@ class ProviderFactory:
         if provider_name == "openai":
             from taskagent.llm.openai_provider import OpenAIProvider
 
-            variable = entry.api_key_env or "OPENAI_API_KEY"
-            key = _secret(s.openai_api_key) if entry.api_key_env is None else _env(variable)
-            if key is None:
-                raise _missing(variable, use)
+            key = _key(entry.api_key_env, use, "OPENAI_API_KEY", s.openai_api_key)
             return OpenAIProvider(
                 key,
                 base_url=s.openai_base_url or entry.base_url,
@@ -127,13 +124,13 @@ class ProviderFactory:
         if provider_name == "gemini":
             from taskagent.llm.gemini_provider import GeminiProvider
 
-            variable = entry.api_key_env or "GEMINI_API_KEY (or GOOGLE_API_KEY)"
-            if entry.api_key_env is None:
-                key = _secret(s.gemini_api_key) or _secret(s.google_api_key)
-            else:
-                key = _env(entry.api_key_env)
-            if key is None:
-                raise _missing(variable, use)
+            key = _key(
+                entry.api_key_env,
+                use,
+                "GEMINI_API_KEY (or GOOGLE_API_KEY)",
+                s.gemini_api_key,
+                s.google_api_key,
+            )
             return GeminiProvider(
                 key,
                 base_url=s.gemini_base_url or entry.base_url,
@@ -144,8 +141,16 @@ class ProviderFactory:
         raise ValueError(f"unknown provider {provider_name!r} (providers: {', '.join(PROVIDERS)})")
 
 
-def _env(variable: str) -> str | None:
-    return (os.environ.get(variable) or "").strip() or None
+def _key(variable: str | None, use: str, default_name: str, *defaults: SecretStr | None) -> str:
+    """The key in the variable the model configuration file names, else in the provider's own
+    variables (`defaults`, from the settings); a missing key names the variable to set."""
+    if variable is not None:
+        key = (os.environ.get(variable) or "").strip() or None
+    else:
+        key = next((k for k in map(_secret, defaults) if k is not None), None)
+    if key is None:
+        raise _missing(variable or default_name, use)
+    return key
 
 
 def _secret(value: SecretStr | None) -> str | None:

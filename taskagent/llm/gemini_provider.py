@@ -89,10 +89,9 @@ class GeminiProvider:
         return parse_response(response, model, (time.monotonic() - started) * 1000.0, request)
 
 
-def to_config(
-    request: ModelRequest, mode: OutputMode | None = OutputMode.JSON_SCHEMA
-) -> types.GenerateContentConfig:
-    """System instruction, tools, structured output as `mode` says, and sampling settings."""
+def to_config(request: ModelRequest, mode: OutputMode | None) -> types.GenerateContentConfig:
+    """System instruction, tools, structured output as `mode` says (None: no format field, see
+    Capabilities), and sampling settings."""
     system = "\n\n".join(m.content for m in request.messages if m.role == "system" and m.content)
     config = types.GenerateContentConfig(
         system_instruction=system or None,
@@ -111,7 +110,7 @@ def to_config(
             for tool in request.tools
         ]
         config.tools = [types.Tool(function_declarations=declarations)]
-    if request.output_schema is not None and mode not in (None, OutputMode.PROMPT):
+    if request.output_schema is not None and mode is not None:
         config.response_mime_type = "application/json"
         if mode is OutputMode.JSON_SCHEMA:
             config.response_json_schema = request.output_schema
@@ -232,7 +231,7 @@ def _usage(
     calls: list[ToolCall],
 ) -> Usage:
     if metadata is None or metadata.prompt_token_count is None:
-        return estimate_usage(request, content, *(c.name + c.arguments for c in calls))
+        return estimate_usage(request, content, calls)
     # Thinking tokens are billed as output.
     output = (metadata.candidates_token_count or 0) + (metadata.thoughts_token_count or 0)
     return Usage(input_tokens=metadata.prompt_token_count or 0, output_tokens=output)

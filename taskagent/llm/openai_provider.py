@@ -78,11 +78,9 @@ class OpenAIProvider:
         return parse_completion(body, latency_ms, request)
 
 
-def request_params(
-    request: ModelRequest, model: str, mode: OutputMode | None = OutputMode.JSON_SCHEMA
-) -> dict[str, Any]:
+def request_params(request: ModelRequest, model: str, mode: OutputMode | None) -> dict[str, Any]:
     """The keyword arguments of `chat.completions.create` for a request; `mode` says how the
-    output schema (if any) is asked for."""
+    output schema is asked for (None: no format field, see Capabilities)."""
     params: dict[str, Any] = {
         "model": model,
         "messages": [message_param(m) for m in request.messages],
@@ -100,7 +98,7 @@ def request_params(
             for tool in request.tools
         ]
     schema = request.output_schema
-    if schema is not None and mode is not None and mode is not OutputMode.PROMPT:
+    if schema is not None and mode is not None:
         params["response_format"] = _response_format(request.output_schema_name, schema, mode)
     if request.temperature is not None:
         params["temperature"] = request.temperature
@@ -268,4 +266,4 @@ def _usage(
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     if isinstance(prompt, int) and isinstance(completion, int):
         return Usage(input_tokens=prompt, output_tokens=completion)
-    return estimate_usage(request, content, *(c.name + c.arguments for c in calls))
+    return estimate_usage(request, content, calls)

@@ -8,8 +8,9 @@ English text with the tokenizers of current models, and marks the call estimated
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from taskagent.llm.types import ModelRequest, Usage
+from taskagent.llm.types import ModelRequest, ToolCall, Usage
 
 CHARS_PER_TOKEN = 4
 
@@ -19,8 +20,11 @@ def estimate_tokens(text: str) -> int:
     return -(-len(text) // CHARS_PER_TOKEN) if text else 0
 
 
-def estimate_usage(request: ModelRequest | None, answer: str | None, *extra: str) -> Usage:
-    """Estimated usage of a call: the request's messages and tools in, the answer out."""
+def estimate_usage(
+    request: ModelRequest | None, answer: str | None, calls: Sequence[ToolCall] = ()
+) -> Usage:
+    """Estimated usage of a call: the request's messages and tools in, the answer and the tool
+    calls out."""
     sent = ""
     if request is not None:
         sent = "".join(
@@ -30,6 +34,8 @@ def estimate_usage(request: ModelRequest | None, answer: str | None, *extra: str
             sent += json.dumps([t.model_dump() for t in request.tools])
     return Usage(
         input_tokens=estimate_tokens(sent),
-        output_tokens=estimate_tokens((answer or "") + "".join(extra)),
+        output_tokens=estimate_tokens(
+            (answer or "") + "".join(c.name + c.arguments for c in calls)
+        ),
         estimated=True,
     )
