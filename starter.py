@@ -126,6 +126,8 @@ def progress_table(result: PipelineResult | RunProgress) -> Table:
         table.add_column(column)
     for key, step in result.steps.items():
         note = step.error.message if step.error else step.reason or ""
+        if step.waiting:
+            note = f"waiting: {step.waiting}"
         if step.cognitive_retries:
             note = f"{step.cognitive_retries} answer(s) corrected. {note}"
         usage = step.usage

@@ -29,6 +29,8 @@ import activities
 import taskagent
 import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
+from activities.notices import StepNotices
+from activities.rate_limits import RateLimiter
 from taskagent import code_cache
 from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.models_file import ModelsFileError
@@ -38,7 +40,7 @@ from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
 from taskagent.storage import data_converter
 from taskagent.tools import builtin_tools
-from workflows import PipelineWorkflow
+from workflows import PipelineWorkflow, RateLimitWorkflow
 
 log = structlog.get_logger("taskagent.worker")
 
@@ -100,12 +102,15 @@ def build_worker(
     stores_large = client.data_converter.external_storage is not None
     code = CodeActivities(registry, max_output_bytes=None if stores_large else MAX_INLINE_OUTPUT)
     pipelines = PipelineActivities(registry, providers.settings.default_model)
-    llm = LlmActivities(providers, prices or PriceTable())
+    limiter = RateLimiter(client, task_queue, providers.models.rate_limits())
+    llm = LlmActivities(
+        providers, prices or PriceTable(), limiter=limiter, notices=StepNotices(client)
+    )
     tools = ToolActivities(registry.tools)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PipelineWorkflow],
+        workflows=[PipelineWorkflow, RateLimitWorkflow],
         activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
         interceptors=interceptors,

@@ -9,6 +9,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import with_heartbeats
+from activities.notices import StepNotices
+from activities.rate_limits import NOTICE_AFTER, RateLimiter
 from taskagent.errors import ErrorType, non_retryable
 from taskagent.llm.factory import ProviderFactory, parse_model
 from taskagent.llm.pricing import PriceTable
@@ -24,11 +26,18 @@ class LlmActivities:
     """Calls models through the providers of a factory and prices every answer."""
 
     def __init__(
-        self, factory: ProviderFactory, prices: PriceTable, heartbeat_every: float = 1.0
+        self,
+        factory: ProviderFactory,
+        prices: PriceTable,
+        heartbeat_every: float = 1.0,
+        limiter: RateLimiter | None = None,
+        notices: StepNotices | None = None,
     ) -> None:
         self._factory = factory
         self._prices = prices
         self._heartbeat_every = heartbeat_every
+        self._limiter = limiter
+        self._notices = notices
 
     @activity.defn(name=LLM_CALL_ACTIVITY)
     async def call(self, request: ModelCallRequest) -> ModelCallResult:
@@ -41,14 +50,28 @@ class LlmActivities:
             raise non_retryable(str(err), ErrorType.INVALID_MODEL, attempt) from None
         except ProviderError as err:
             raise provider_failure(err, attempt) from None
-        try:
-            response = await self._factory.breaker(provider_name).guard(
+        breaker = self._factory.breaker(provider_name)
+
+        async def send() -> ModelResponse:
+            return await breaker.guard(
                 lambda: with_heartbeats(
                     provider.complete(with_output_section(request.request), model),
                     self._heartbeat_every,
                     f"waiting for {model_ref}",
                 )
             )
+
+        try:
+            if self._limiter is None:
+                response = await send()
+            else:
+                response = await self._limiter.call(
+                    model_ref,
+                    request.request,
+                    send,
+                    heartbeat_every=self._heartbeat_every,
+                    notify=lambda waiting: self._notify(request.step_id, waiting),
+                )
         except ProviderError as err:
             bill = self._bill(model_ref, err.billed, attempt) if err.billed else None
             log.warning(
@@ -60,7 +83,12 @@ class LlmActivities:
                 attempt=attempt,
                 cost_usd=bill.cost_usd if bill else None,
             )
-            raise provider_failure(err, attempt, bill) from None
+            failure = provider_failure(err, attempt, bill)
+            delay = _next_attempt_in(failure)
+            if delay is not None and delay >= NOTICE_AFTER:
+                retried = f"{failure.message} (attempt {attempt}; next in {delay:.0f} s)"
+                await self._notify(request.step_id, retried)
+            raise failure from None
         result = self._bill(model_ref, response, attempt)
         usage = response.usage
         log.info(
@@ -78,6 +106,10 @@ class LlmActivities:
             attempt=attempt,
         )
         return result
+
+    async def _notify(self, step: str, waiting: str) -> None:
+        if self._notices is not None:
+            await self._notices.send(step, waiting)
 
     def _bill(self, model_ref: str, response: ModelResponse, attempt: int) -> ModelCallResult:
         """The priced result of an answer the provider billed, whether or not it is used."""
@@ -112,6 +144,21 @@ def provider_failure(
         non_retryable=not err.retryable,
         next_retry_delay=delay,
     )
+
+
+def _next_attempt_in(failure: ApplicationError) -> float | None:
+    """Seconds until Temporal's next attempt after `failure`; None if there is none."""
+    info = activity.info()
+    policy = info.retry_policy
+    if failure.non_retryable or policy is None:
+        return None
+    if 0 < policy.maximum_attempts <= info.attempt:
+        return None
+    if failure.next_retry_delay is not None:
+        return failure.next_retry_delay.total_seconds()
+    backoff = policy.initial_interval * policy.backoff_coefficient ** (info.attempt - 1)
+    longest = policy.maximum_interval
+    return (min(backoff, longest) if longest is not None else backoff).total_seconds()
 
 
 def _retry_delay(seconds: float) -> tuple[timedelta, bool]:

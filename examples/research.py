@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from taskagent import Budget, Pipeline, Registry, ScriptedAnswer, ScriptedCall, Trigger
+from taskagent import Budget, Pipeline, Registry, Trigger
 
 registry = Registry()
 
@@ -80,10 +80,6 @@ company_research = (
         "Search for basic company information online.",
         output_schema="CompanyProfile",
         tools=["current_time"],
-        # The offline model plays this: ask for the time first, then answer.
-        script=[
-            ScriptedAnswer(tool_calls=[ScriptedCall(name="current_time", arguments={"tz": "UTC"})])
-        ],
     )
     .agent(
         "reputation",

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -34,9 +34,13 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from taskagent import Pipeline, Registry, ScriptedAnswer, StepStatus, code
+from activities.rate_limits import RateLimiter, rate_limit_id
+from taskagent import Pipeline, Registry, StepStatus, code
+from taskagent.llm.types import ModelResponse, Usage
 from taskagent.operator import AbortStep, ApprovalDecision, RetryStep, SkipStep
+from taskagent.ratelimit import RateLimits
 from taskagent.storage import data_converter
+from taskagent.testing import Responder, ScriptedAnswer, ScriptedProvider
 from tests.support import (
     ROOT,
     binary,
@@ -51,6 +55,8 @@ from tests.test_replay import CLAIM_CHECK_OUTPUT, CLAIM_CHECK_THRESHOLD, PAYLOAD
 from tests.test_reset import approve_when_asked, every_kind
 
 OUT = ROOT / "tests" / "histories"
+RATE_LIMITER = "rate_limiter"
+"""Not a pipeline scenario: the history of a RateLimitWorkflow."""
 TASK_QUEUE = "record-histories"
 CLAIM_CHECK_QUEUE = "record-histories-claim-check"  # only workers with the storage converter
 SUGGEST_CONTINUE_AS_NEW_AFTER = 40  # history events; Temporal's default is 4 Ki
@@ -76,6 +82,8 @@ class Scenario:
     continues_as_new: bool = False
     """The run continues as new: its first and last runs are recorded as two files."""
     execution_timeout: timedelta = timedelta(seconds=60)
+    scripted: dict[str, list[ScriptedAnswer | Responder]] = field(default_factory=dict)
+    """What `scripted:<name>` answers, in order."""
 
     def files(self, name: str) -> list[Path]:
         if self.continues_as_new:
@@ -189,15 +197,15 @@ def scenarios() -> dict[str, Scenario]:
         ),
         "agent_validation_retry": Scenario(
             Pipeline("validation_retry").agent(
-                "judge",
-                "Judge the text.",
-                output_schema=VERDICT,
-                script=[
-                    ScriptedAnswer(content={"label": "great", "score": 3}),
-                    ScriptedAnswer(content={"label": "good", "score": 4}),
-                ],
+                "judge", "Judge the text.", output_schema=VERDICT, model="scripted:judge"
             ),
             {},
+            scripted={
+                "judge": [
+                    ScriptedAnswer(content={"label": "great", "score": 3}),
+                    ScriptedAnswer(content={"label": "good", "score": 4}),
+                ]
+            },
         ),
         "operator_pause_retry": Scenario(
             Pipeline("pausing", on_error="pause")
@@ -281,10 +289,11 @@ def scenarios() -> dict[str, Scenario]:
         # -- recorded with the first answer parser (before taskagent-parser-v2) ----------------
         "parser_v1_example_first": Scenario(
             Pipeline("example_first").agent(
-                "judge",
-                "Judge the text.",
-                output_schema=VERDICT,
-                script=[
+                "judge", "Judge the text.", output_schema=VERDICT, model="scripted:judge"
+            ),
+            {},
+            scripted={
+                "judge": [
                     # The first parser reads the example (then a correction); the second, the
                     # answer: replaying this run with the second parser would diverge.
                     ScriptedAnswer(
@@ -292,11 +301,28 @@ def scenarios() -> dict[str, Scenario]:
                         'My answer: {"label": "good", "score": 8}'
                     ),
                     ScriptedAnswer(content={"label": "good", "score": 8}),
-                ],
+                ]
+            },
+        ),
+        # -- recorded with the truncation guard (taskagent-truncated-answers) ------------------
+        "truncated_answer_retry": Scenario(
+            Pipeline("truncated").agent(
+                "judge", "Judge the text.", output_schema=VERDICT, model="scripted:judge"
             ),
             {},
+            scripted={"judge": [cut_answer, ScriptedAnswer(content={"label": "good", "score": 8})]},
         ),
     }
+
+
+def cut_answer(request: Any) -> ModelResponse:
+    """An answer the provider cut at its token limit: a failed attempt, never an output."""
+    return ModelResponse(
+        content='{"label": "go',
+        usage=Usage(input_tokens=40, output_tokens=4),
+        model="scripted-1",
+        finish_reason="length",
+    )
 
 
 def every_kind_with_a_wait() -> Pipeline:
@@ -333,7 +359,11 @@ async def run_histories(client: Client, handle: WorkflowHandle[Any, Any]) -> lis
     return histories
 
 
-async def record(client: Client, task_queue: str, name: str, scenario: Scenario) -> None:
+async def record(
+    client: Client, task_queue: str, name: str, scenario: Scenario, scripted: ScriptedProvider
+) -> None:
+    for model, answers in scenario.scripted.items():
+        scripted.enqueue(model, *answers)
     handle = await start(
         client,
         task_queue,
@@ -398,22 +428,43 @@ async def record_on(server: Server, due: dict[str, Scenario], registry: Registry
     async with environment(server) as env:
         plain = [(name, s) for name, s in due.items() if not s.claim_check]
         stored = [(name, s) for name, s in due.items() if s.claim_check]
+        scripted = ScriptedProvider()
         if plain:
-            async with running_worker(env.client, registry, TASK_QUEUE):
+            async with running_worker(env.client, registry, TASK_QUEUE, scripted=scripted):
                 for name, scenario in plain:
-                    await record(env.client, TASK_QUEUE, name, scenario)
+                    await record(env.client, TASK_QUEUE, name, scenario, scripted)
         if stored:
             client = await storage_client(env)
-            async with running_worker(client, registry, CLAIM_CHECK_QUEUE):
+            async with running_worker(client, registry, CLAIM_CHECK_QUEUE, scripted=scripted):
                 for name, scenario in stored:
-                    await record(client, CLAIM_CHECK_QUEUE, name, scenario)
+                    await record(client, CLAIM_CHECK_QUEUE, name, scenario, scripted)
+
+
+async def record_rate_limiter(path: Path, registry: Registry) -> None:
+    """A limiter that granted, queued, settled and released slots (it is still running, as a
+    limiter is: replaying an open history checks every event recorded so far)."""
+    model = "openai:gpt-recorded"
+    async with environment("dev") as env, running_worker(env.client, registry, TASK_QUEUE):
+        limits = {model: RateLimits(requests=2, tokens=3000, window_seconds=60)}
+        limiter = RateLimiter(env.client, TASK_QUEUE, limits)
+        for n in range(4):
+            await limiter.reserve(model, f"recorded/{n}", 1000)
+        await limiter.reserve(model, "recorded/0", 1000)  # asked again: the same slot
+        await limiter.settle(model, "recorded/0", 120)
+        await limiter.release(model, "recorded/3")
+        await limiter.reserve(model, "recorded/4", 500)
+        handle = env.client.get_workflow_handle(rate_limit_id(TASK_QUEUE, model))
+        history = await handle.fetch_history()
+        await handle.terminate("recorded")
+    path.write_text(history.to_json() + "\n")
+    print(f"recorded {path.name}: {len(history.events)} events")
 
 
 async def main(args: list[str]) -> None:
     force = "--force" in args
     wanted = {arg for arg in args if not arg.startswith("--")}
     every = scenarios()
-    if unknown := wanted - every.keys():
+    if unknown := wanted - every.keys() - {RATE_LIMITER}:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     due: dict[Server, dict[str, Scenario]] = {}
     for name, scenario in every.items():
@@ -428,6 +479,9 @@ async def main(args: list[str]) -> None:
     registry.include(probes)
     for server, group in due.items():
         await record_on(server, group, registry)
+    limiter_path = OUT / f"{RATE_LIMITER}.json"
+    if (not wanted or RATE_LIMITER in wanted) and (force or not limiter_path.exists()):
+        await record_rate_limiter(limiter_path, registry)
     await asyncio.sleep(0.2)  # let the native runtime settle before interpreter exit
 
 

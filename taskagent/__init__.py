@@ -38,8 +38,6 @@ if TYPE_CHECKING:
         OnError,
         PipelineSpec,
         RetrySpec,
-        ScriptedAnswer,
-        ScriptedCall,
         Trigger,
     )
     from taskagent.validation import Problem, SpecError, check_input, validate_pipeline
@@ -67,8 +65,6 @@ _MODULES = {
     "OnError": "spec",
     "PipelineSpec": "spec",
     "RetrySpec": "spec",
-    "ScriptedAnswer": "spec",
-    "ScriptedCall": "spec",
     "Trigger": "spec",
     "Problem": "validation",
     "SpecError": "validation",
@@ -107,8 +103,6 @@ __all__ = [
     "RetrySpec",
     "RunProgress",
     "RunStatus",
-    "ScriptedAnswer",
-    "ScriptedCall",
     "SpecError",
     "StepContext",
     "StepError",

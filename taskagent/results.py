@@ -159,6 +159,11 @@ class StepResult(Contract):
     usage: Usage | None = None
     cognitive_retries: int = Field(0, description="Answers rejected by validation and retried.")
     transient_retries: int = Field(0, description="Activity attempts retried by Temporal.")
+    waiting: str | None = Field(
+        None,
+        description="What the running step waits for, as its activity reported it: a circuit "
+        "breaker that is open, a rate limit, a provider's error before a retry.",
+    )
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     validation_failures: list[AttemptFailure] = Field(default_factory=list)
     conversation: list[Message] = Field(
@@ -210,6 +215,7 @@ class StepProgress(Contract):
     error: StepError | None = None
     usage: Usage | None = None
     cognitive_retries: int = 0
+    waiting: str | None = None
 
 
 class RunProgress(Contract):
@@ -245,11 +251,19 @@ class RunProgress(Contract):
                     error=record.error,
                     usage=record.usage,
                     cognitive_retries=record.cognitive_retries,
+                    waiting=record.waiting,
                 )
                 for key, record in result.steps.items()
             },
             cost=result.cost.total,
         )
+
+
+class StepNotice(Contract):
+    """What an activity tells its run while a step waits (signal `step_notice`)."""
+
+    step: str
+    waiting: str = Field(max_length=500)
 
 
 REQUEST_SHAPE = '{"pipeline": "<registered name>" or {<inline spec>}, "input": {...}}'

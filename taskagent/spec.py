@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 from pydantic import Field
 
 from taskagent.kinds import KINDS, kind_of
-from taskagent.kinds.agent import LlmStepBase, ScriptedAnswer, ScriptedCall
+from taskagent.kinds.agent import LlmStepBase
 from taskagent.kinds.base import (
     ID_PATTERN,
     MAX_DURATION,
@@ -135,8 +135,6 @@ __all__ = [
     "PipelineDefaults",
     "PipelineSpec",
     "RetrySpec",
-    "ScriptedAnswer",
-    "ScriptedCall",
     "Step",
     "StepBase",
     "StepId",

@@ -38,6 +38,7 @@ from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
 from taskagent.results import PipelineResult, RunProgress
 from taskagent.settings import Settings
+from taskagent.testing import ScriptedProvider
 from tests.fake_llm import FakeLLM
 from worker import build_registry, build_worker
 
@@ -100,13 +101,16 @@ async def running_worker(
     task_queue: str,
     providers: ProviderFactory | None = None,
     workflow_runner: WorkflowRunner | None = None,
+    scripted: ScriptedProvider | None = None,
 ) -> AsyncIterator[None]:
-    """A worker on `task_queue`; models are the offline one unless `providers` says otherwise.
+    """A worker on `task_queue`; models are the offline one unless `providers` says otherwise,
+    and `scripted:<name>` plays what a test enqueued on `scripted`.
 
     Every activity the run schedules is checked for a bounded retry policy (see ACTIVITY_POLICIES).
     """
     factory = providers or ProviderFactory(
-        ProviderSettings(TASKAGENT_DEFAULT_MODEL="offline:default")
+        ProviderSettings(TASKAGENT_DEFAULT_MODEL="offline:default"),
+        extra=[scripted] if scripted else [],
     )
     worker = build_worker(
         client,

@@ -3,12 +3,15 @@ and recovers (a fake server on the wire)."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from taskagent import Pipeline, Registry
 from taskagent.llm import ProviderError
 from taskagent.llm.breaker import BreakerSettings, BreakerState, CircuitBreaker
-from tests.support import failed_result, llm_harness
+from tests.support import eventually, failed_result, llm_harness, progress
 
 
 class Clock:
@@ -103,7 +106,7 @@ async def test_a_failing_provider_is_not_called_while_open_and_is_used_again_aft
         result = await (await h.run(pipeline)).result()
         state = h.providers.breaker("openai").state
     step = result.steps["ask"]
-    assert step.output == "Back."
+    assert step.output == "Back." and step.waiting is None  # what it waited for is over
     # attempts 1 and 2 failed and opened the breaker; attempt 3 failed fast without a request;
     # attempt 4, the trial after a second, was answered and closed it.
     assert len(h.llm.openai.requests) == 3
@@ -112,16 +115,45 @@ async def test_a_failing_provider_is_not_called_while_open_and_is_used_again_aft
     assert state is BreakerState.CLOSED
 
 
-async def test_a_step_that_runs_out_of_retries_while_open_says_why(env, task_queue):
-    pipeline = Pipeline("breaker", model="openai:gpt-test").agent(
-        "ask", "Answer.", retry={"max_attempts": 2, "initial_interval": 0.05, "max_interval": 0.1}
+def asking(max_attempts: int, max_interval: float) -> Pipeline:
+    retry = {"max_attempts": max_attempts, "initial_interval": 0.05, "max_interval": max_interval}
+    return Pipeline("breaker", model="openai:gpt-test").agent("ask", "Answer.", retry=retry)
+
+
+def opening_at_the_first_failure(env, task_queue: str, open_seconds: float) -> Any:
+    return llm_harness(
+        env,
+        task_queue,
+        Registry(),
+        TASKAGENT_BREAKER_FAILURES=1,
+        TASKAGENT_BREAKER_OPEN_SECONDS=open_seconds,
     )
-    async with llm_harness(
-        env, task_queue, Registry(), TASKAGENT_BREAKER_FAILURES=1, TASKAGENT_BREAKER_OPEN_SECONDS=60
-    ) as h:
+
+
+async def test_a_step_that_runs_out_of_retries_while_open_says_why(env, task_queue):
+    async with opening_at_the_first_failure(env, task_queue, 60) as h:
         h.llm.openai.fail(503, "overloaded")
-        result = await failed_result(await h.run(pipeline))
+        result = await failed_result(await h.run(asking(2, max_interval=0.1)))
     error = result.steps["ask"].error
     assert len(h.llm.openai.requests) == 1
     assert (error.type, error.attempts) == ("circuit_open", 2)
     assert "openai circuit breaker is open" in error.message and "overloaded" in error.message
+
+
+async def test_the_progress_query_shows_the_open_breaker_while_the_step_waits(env, task_queue):
+    async with opening_at_the_first_failure(env, task_queue, 20) as h:
+        h.llm.openai.fail(503, "overloaded")
+        handle = await h.run(asking(3, max_interval=20))
+
+        async def waiting() -> str:
+            step = (await progress(handle)).steps.get("ask")
+            return (step.waiting if step else None) or ""
+
+        async def breaker_shown() -> bool:
+            return "circuit breaker is open" in await waiting()
+
+        await eventually(breaker_shown)
+        shown = await waiting()
+        await handle.terminate("seen")
+    assert "no request was sent" in shown and re.search(r"\(attempt 2; next in 1\d s\)", shown)
+    assert len(h.llm.openai.requests) == 1

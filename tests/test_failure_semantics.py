@@ -18,6 +18,7 @@ from taskagent import ErrorType, Pipeline, Registry, StepContext, StepStatus, co
 from taskagent.operator import RetryStep
 from taskagent.results import PipelineRunRequest, ResolvedPipeline, ResumeState
 from taskagent.spec import PipelineSpec
+from taskagent.testing import ScriptedAnswer, ScriptedProvider
 from tests.support import (
     ACTIVITY_POLICIES,
     CALLS,
@@ -144,10 +145,11 @@ class Fragile(BaseModel):
 async def test_an_output_validator_that_crashes_is_a_clear_non_retryable_step_error(
     env, task_queue
 ):
-    pipeline = Pipeline("fragile", model="offline:default").agent(
-        "judge", "Label it.", output_schema="Fragile", script=[{"content": {"label": "other"}}]
+    pipeline = Pipeline("fragile", model="scripted:judge").agent(
+        "judge", "Label it.", output_schema="Fragile"
     )
-    async with running_worker(env.client, broken_models, task_queue):
+    scripted = ScriptedProvider().enqueue("judge", ScriptedAnswer(content={"label": "other"}))
+    async with running_worker(env.client, broken_models, task_queue, scripted=scripted):
         result = await failed_result(await start(env.client, task_queue, pipeline))
     error = result.steps["judge"].error
     assert error is not None and error.type == ErrorType.VALIDATOR_ERROR

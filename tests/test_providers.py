@@ -19,11 +19,11 @@ from pydantic import AnyUrl, BaseModel, Field
 from taskagent.llm import (
     Message,
     ModelRequest,
+    ModelResponse,
     OfflineProvider,
     ProviderError,
     ProviderFactory,
     ProviderSettings,
-    ScriptedTurn,
     ToolCall,
     ToolSpec,
     parse_model,
@@ -32,6 +32,8 @@ from taskagent.llm import (
 from taskagent.llm.errors import classify_status
 from taskagent.llm.gemini_provider import GeminiProvider
 from taskagent.llm.openai_provider import OpenAIProvider
+from taskagent.llm.usage import estimate_tokens
+from taskagent.testing import ScriptedAnswer, ScriptedCall, ScriptedProvider
 from tests.fake_llm import EXHAUSTED, TEST_KEY, FakeLLM
 
 SECRET = TEST_KEY
@@ -556,8 +558,9 @@ async def test_offline_output_conforms_to_a_nested_pydantic_schema():
     assert report.company_name.startswith("Company name: ")
     assert any(word in report.company_name for word in ("acme", "robotics", "berlin", "research"))
     assert answer.model == "offline-1" and answer.finish_reason == "stop"
-    assert answer.usage.input_tokens == len("Research Acme Robotics in Berlin") // 4
-    assert answer.usage.output_tokens == len(answer.content or "") // 4
+    assert answer.usage.input_tokens == estimate_tokens("Research Acme Robotics in Berlin")
+    assert answer.usage.output_tokens == estimate_tokens(answer.content or "")
+    assert not answer.usage.estimated  # the offline model's own count
 
 
 async def test_offline_is_deterministic():
@@ -574,31 +577,69 @@ async def test_offline_is_deterministic():
     assert text == await provider.complete(offline_request("Summarise Acme's year"), "x")
 
 
-async def test_offline_plays_scripted_tool_calls_in_order():
-    script = [
-        ScriptedTurn(tool_calls=[ToolCall(id="c1", name="search", arguments='{"q": "acme"}')]),
-        ScriptedTurn(tool_calls=[ToolCall(id="c2", name="fetch", arguments='{"url": "u"}')]),
-        ScriptedTurn(content="Acme makes robots."),
+async def test_offline_calls_the_first_offered_tool_once_with_its_required_arguments():
+    tools = [
+        ToolSpec(
+            name="lookup",
+            parameters={
+                "type": "object",
+                "properties": {"company": {"type": "string"}, "limit": {"type": "integer"}},
+                "required": ["company"],
+            },
+        ),
+        ToolSpec(name="current_time"),
     ]
     provider = OfflineProvider()
-    request = offline_request("Who is Acme?", script=script)
-    played = []
-    for _ in script:
-        answer = await provider.complete(request, "default")
-        played.append(answer)
-        history = [*request.messages, Message(role="assistant", tool_calls=answer.tool_calls)]
-        history += [
-            Message(role="tool", tool_call_id=c.id, content="ok") for c in answer.tool_calls
-        ]
-        request = request.model_copy(update={"messages": history})
+    request = offline_request("Who is Acme?", tools=tools)
 
-    assert [[c.id for c in a.tool_calls] for a in played] == [["c1"], ["c2"], []]
-    assert played[0].tool_calls[0].name == "search" and played[0].finish_reason == "tool_calls"
-    assert played[2].content == "Acme makes robots."
-    exhausted = await provider.complete(request, "default")  # falls through to the default
-    assert exhausted.content == "Offline answer to: Who is Acme?"
-    # A correction (a new user message) does not restart the script: it goes on, here exhausted.
-    correction = request.model_copy(
-        update={"messages": [*request.messages, Message(role="user", content="Again")]}
+    first = await provider.complete(request, "default")
+    assert first.content is None and first.finish_reason == "tool_calls"
+    [call] = first.tool_calls
+    assert call.name == "lookup"
+    assert json.loads(call.arguments) == {"company": "Company: acme"}  # optional ones left out
+    assert first == await provider.complete(request, "default")
+
+    answered = request.model_copy(
+        update={
+            "messages": [
+                *request.messages,
+                Message(role="assistant", tool_calls=first.tool_calls),
+                Message(role="tool", tool_call_id=call.id, name="lookup", content="Acme: robots"),
+            ]
+        }
     )
-    assert (await provider.complete(correction, "default")).tool_calls == []
+    final = await provider.complete(answered, "default")
+    assert final.tool_calls == [] and final.content == "Offline answer to: Who is Acme?"
+
+
+async def test_the_scripted_model_plays_what_was_enqueued_per_name_then_the_offline_answer():
+    def echo(request: ModelRequest) -> ModelResponse:
+        return ModelResponse(content=f"{len(request.messages)} messages")
+
+    scripted = ScriptedProvider()
+    scripted.enqueue(
+        "research",
+        ScriptedAnswer(tool_calls=[ScriptedCall(name="search", arguments={"q": "acme"})]),
+        ScriptedAnswer(content={"company": "Acme"}),
+        echo,
+    )
+    scripted.enqueue("other", ScriptedAnswer(content="other's"))
+    request = offline_request("Who is Acme?")
+
+    played = [await scripted.complete(request, "research") for _ in range(3)]
+
+    assert [c.name for c in played[0].tool_calls] == ["search"]
+    assert json.loads(played[0].tool_calls[0].arguments) == {"q": "acme"}
+    assert played[0].finish_reason == "tool_calls" and played[0].usage.output_tokens > 0
+    assert json.loads(played[1].content or "") == {"company": "Acme"}
+    assert played[2].content == "1 messages"
+    assert scripted.pending("research") == 0 and scripted.pending() == 1
+    exhausted = await scripted.complete(request, "research")
+    assert exhausted.content == "Offline answer to: Who is Acme?"
+    assert len(scripted.requests["research"]) == 4
+    assert (await scripted.complete(request, "other")).content == "other's"
+
+
+async def test_a_worker_without_a_scripted_provider_refuses_scripted_models():
+    with pytest.raises(ValueError, match="scripted model is a test double"):
+        ProviderFactory(ProviderSettings()).get("scripted", "judge")

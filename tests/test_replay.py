@@ -22,12 +22,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from taskagent.names import PIPELINE_WORKFLOW, RATE_LIMIT_WORKFLOW
 from taskagent.storage import data_converter
-from workflows import PipelineWorkflow
+from workflows import PipelineWorkflow, RateLimitWorkflow
 
 FOLDER = Path(__file__).parent / "histories"
 HISTORIES = sorted(FOLDER.glob("*.json"))
-WORKFLOW_TYPES = {"PipelineWorkflow"}
+WORKFLOW_TYPES = {PIPELINE_WORKFLOW, RATE_LIMIT_WORKFLOW}
 
 PAYLOADS = FOLDER / "payloads"
 """Where the claim-checked histories' payloads are stored (committed with them)."""
@@ -100,7 +101,7 @@ def test_claim_checked_histories_hold_references_not_payloads():
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path, tmp_path: Path):
     converter = converter_for(path, tmp_path)
-    replayer = Replayer(workflows=[PipelineWorkflow], data_converter=converter)
+    replayer = Replayer(workflows=[PipelineWorkflow, RateLimitWorkflow], data_converter=converter)
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -39,6 +39,7 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.llm.types",
     "taskagent.names",
     "taskagent.operator",
+    "taskagent.ratelimit",
     "taskagent.render",
     "taskagent.results",
     "taskagent.schemas",

@@ -24,11 +24,13 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.llm.types
     import taskagent.names
     import taskagent.operator
+    import taskagent.ratelimit
     import taskagent.render
     import taskagent.results
     import taskagent.schemas
     import taskagent.spec  # noqa: F401
 
 from workflows.pipeline import PipelineWorkflow
+from workflows.rate_limit import RateLimitWorkflow
 
-__all__ = ["PipelineWorkflow"]
+__all__ = ["PipelineWorkflow", "RateLimitWorkflow"]

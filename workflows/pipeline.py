@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         PIPELINE_WORKFLOW,
         PROGRESS_QUERY,
         RESOLVE_PIPELINE_ACTIVITY,
+        STEP_NOTICE_SIGNAL,
     )
     from taskagent.operator import (
         ABORT_STEP,
@@ -47,6 +48,8 @@ with workflow.unsafe.imports_passed_through():
         ResolveRequest,
         RunProgress,
         RunStatus,
+        StepNotice,
+        StepStatus,
     )
     from taskagent.spec import Budget
 
@@ -210,6 +213,14 @@ class PipelineWorkflow:
         if step not in desk.paused:
             paused = ", ".join(desk.paused) or "none"
             raise ValueError(f"step {step!r} is not waiting for an operator (paused: {paused})")
+
+    # -- what activities report while a step waits -------------------------------------------
+    @workflow.signal(name=STEP_NOTICE_SIGNAL)
+    def step_notice(self, notice: StepNotice) -> None:
+        """Shown in the progress query until the step's activity completes or fails."""
+        record = self._result.steps.get(notice.step) if self._result is not None else None
+        if record is not None and record.status is StepStatus.RUNNING:
+            record.waiting = notice.waiting
 
     # -- queries -------------------------------------------------------------------------------
     @workflow.query(name=PROGRESS_QUERY)

@@ -109,7 +109,10 @@ class StepRun:
                 options["heartbeat_timeout"] = HEARTBEAT_TIMEOUT
             async with self._run.window.slot() as waited:
                 self._slot_taken(waited)
-                result = await workflow.execute_activity(name, arg, **options)
+                try:
+                    result = await workflow.execute_activity(name, arg, **options)
+                finally:
+                    self.record.waiting = None  # whatever its attempts waited for is over
         self._note_finish(getattr(result, "finished_at", None))
         return result  # type: ignore[no-any-return]
 

@@ -15,24 +15,9 @@ from taskagent.kinds.base import (
     CheckContext,
     ResolveContext,
     SchemaOf,
-    SpecModel,
     StepBase,
     StepKind,
 )
-
-
-class ScriptedCall(SpecModel):
-    """A tool call the offline model plays."""
-
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
-
-
-class ScriptedAnswer(SpecModel):
-    """One answer of the offline model: tool calls, or content (text or JSON data)."""
-
-    tool_calls: list[ScriptedCall] = Field(default_factory=list)
-    content: Any = None
 
 
 class LlmStepBase(StepBase):
@@ -53,9 +38,6 @@ class LlmStepBase(StepBase):
         False,
         description="Keep the conversation (without failed attempts) in the step's result. Off "
         "by default: it rides in every progress query and in the run's history.",
-    )
-    script: list[ScriptedAnswer] | None = Field(
-        None, description="Offline model only: scripted answers, played in order."
     )
 
 

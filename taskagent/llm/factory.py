@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -10,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from taskagent.llm.breaker import BreakerSettings, CircuitBreaker
 from taskagent.llm.errors import MISSING_CREDENTIALS
 from taskagent.llm.models_file import ModelsFile
-from taskagent.llm.refs import PROVIDERS, parse_model
+from taskagent.llm.refs import PROVIDERS, SCRIPTED, parse_model
 from taskagent.llm.types import ModelRequest, ModelResponse, Provider, ProviderError
 
 __all__ = ["PROVIDERS", "ProviderFactory", "ProviderSettings", "parse_model"]  # refs re-exported
@@ -51,12 +52,17 @@ class ProviderSettings(BaseSettings):
 class ProviderFactory:
     """Builds each provider once, on first use, and closes them all in `aclose`."""
 
-    def __init__(self, settings: ProviderSettings | None = None) -> None:
-        """Raises ModelsFileError when the model configuration file is invalid."""
+    def __init__(
+        self, settings: ProviderSettings | None = None, *, extra: Sequence[Provider] = ()
+    ) -> None:
+        """`extra`: providers built by the caller, such as a test's `ScriptedProvider`.
+
+        Raises ModelsFileError when the model configuration file is invalid."""
         self.settings = settings if settings is not None else ProviderSettings()
         path = self.settings.models_file
         self.models = ModelsFile.load(path) if path else ModelsFile()
-        self._providers: dict[str, Provider] = {}
+        self._extra = {provider.name: provider for provider in extra}
+        self._providers: dict[str, Provider] = dict(self._extra)
         self._breakers: dict[str, CircuitBreaker] = {}
 
     def __repr__(self) -> str:
@@ -96,8 +102,10 @@ class ProviderFactory:
 
     async def aclose(self) -> None:
         """Close every provider built so far; the factory can build them again afterwards."""
-        providers, self._providers = self._providers, {}
-        for provider in providers.values():
+        providers, self._providers = self._providers, dict(self._extra)
+        for name, provider in providers.items():
+            if name in self._extra:
+                continue  # its caller's to close
             close = getattr(provider, "aclose", None)
             if close is not None:
                 await close()
@@ -110,6 +118,11 @@ class ProviderFactory:
             from taskagent.llm.offline import OfflineProvider
 
             return OfflineProvider()
+        if provider_name == SCRIPTED:
+            raise ValueError(
+                f"{use}: the scripted model is a test double that a test registers on the "
+                "worker (ProviderFactory(extra=[ScriptedProvider()])); this worker has none"
+            )
         entry = self.models.provider(provider_name)
         if provider_name == "openai":
             from taskagent.llm.openai_provider import OpenAIProvider

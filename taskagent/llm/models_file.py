@@ -11,6 +11,7 @@ names the variable that holds each key, never the key.
         structured_output: json_object   # json_schema | json_object | json | prompt
         tools_with_structured_output: false
         price: [0, 0]                    # USD per million input and output tokens
+        rate_limit: {requests: 60, tokens: 100000}   # per minute, across every worker
 
 The worker validates the file when it starts and refuses to start, naming every problem, if it
 is invalid. Without the file, every model starts in the strongest mode and learns (see
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from taskagent.llm.capabilities import Capabilities, OutputMode
 from taskagent.llm.pricing import Price
 from taskagent.llm.refs import parse_model
+from taskagent.ratelimit import RateLimits
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -44,6 +46,12 @@ class ProviderEntry(BaseModel):
     )
 
 
+class RateLimitEntry(RateLimits):
+    """A model's limits as the file states them (window_seconds: 60 unless set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -55,6 +63,9 @@ class ModelEntry(BaseModel):
     )
     price: tuple[float, float] | None = Field(
         None, description="USD per million input and output tokens."
+    )
+    rate_limit: RateLimitEntry | None = Field(
+        None, description="Requests and tokens per window, enforced across every worker."
     )
 
     @field_validator("price")
@@ -120,6 +131,13 @@ class ModelsFile(BaseModel):
 
     def prices(self) -> dict[str, Price]:
         return {ref: Price(*m.price) for ref, m in self.models.items() if m.price is not None}
+
+    def rate_limits(self) -> dict[str, RateLimits]:
+        return {
+            ref: RateLimits(**m.rate_limit.model_dump())
+            for ref, m in self.models.items()
+            if m.rate_limit is not None
+        }
 
     def provider(self, name: str) -> ProviderEntry:
         return self.providers.get(name) or ProviderEntry()

@@ -1,9 +1,10 @@
-"""The offline model: deterministic answers with no network, for demos, tests and dry runs.
+"""The offline model: deterministic answers with no network, for demos and tests, never a default.
 
-With a `script`, it plays the scripted turns in order. Otherwise it answers a structured-output
-request with a JSON instance of the schema (readable strings built from the property names and
-the words of the last user message), and any other request with a short text that quotes the
-last user message. The same request always gets the same answer.
+Offered tools, it first calls one: the first tool, with the arguments its schema requires. Then
+(or with no tools) it answers a structured-output request with a JSON instance of the schema
+(readable strings built from the property names and the words of the last user message), and
+any other request with a short text that quotes the last user message. The same request always
+gets the same answer. Tests that need other answers enqueue them on a `ScriptedProvider`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, Usage
+from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolCall, ToolSpec
+from taskagent.llm.usage import estimate_usage
 
 MODEL_NAME = "offline-1"
 _SHALLOW_DEPTH = 6  # deeper than this, only what the schema requires
@@ -42,39 +44,41 @@ class OfflineProvider:
         """Nothing to close: present so that every provider can be closed alike."""
 
     async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
-        turn = _scripted_turn(request)
-        if turn is not None:
-            content, tool_calls = turn.content, [c.model_copy() for c in turn.tool_calls]
+        tool_calls = _first_tool_call(request)
+        if tool_calls:
+            content = None
         elif request.output_schema is not None:
             seed = _conversation_hash(request.messages)
             value = schema_instance(request.output_schema, seed=seed, text=_last_user(request))
-            content, tool_calls = json.dumps(value, ensure_ascii=False), []
+            content = json.dumps(value, ensure_ascii=False)
         else:
-            content, tool_calls = _text_answer(_last_user(request)), []
-        produced = (content or "") + "".join(c.name + c.arguments for c in tool_calls)
+            content = _text_answer(_last_user(request))
         return ModelResponse(
             content=content,
             tool_calls=tool_calls,
-            usage=Usage(
-                input_tokens=_tokens(_conversation_text(request.messages)),
-                output_tokens=_tokens(produced),
-            ),
+            usage=estimate_usage(request, content, tool_calls, estimated=False),
             model=MODEL_NAME,
             latency_ms=0.0,
             finish_reason="tool_calls" if tool_calls else "stop",
         )
 
 
-def _scripted_turn(request: ModelRequest) -> ScriptedTurn | None:
-    """The turn whose index is the number of assistant messages so far.
+def _first_tool_call(request: ModelRequest) -> list[ToolCall]:
+    """A call of the first offered tool, once per conversation: none after a tool's answer."""
+    if not request.tools or any(m.role == "tool" for m in request.messages):
+        return []
+    tool = request.tools[0]
+    arguments = json.dumps(_arguments(tool, _last_user(request)))
+    return [ToolCall(id="call_offline_0", name=tool.name, arguments=arguments)]
 
-    Counting every assistant message, not only those since the last user message, lets a script
-    go on across a validation retry: a rejected answer, the correction, then the next turn.
-    """
-    if not request.script:
-        return None
-    index = sum(1 for m in request.messages if m.role == "assistant")
-    return request.script[index] if index < len(request.script) else None
+
+def _arguments(tool: ToolSpec, text: str) -> Any:
+    """The arguments the tool's schema requires, and no others: optional ones keep defaults."""
+    schema = dict(tool.parameters)
+    required = set(schema.get("required") or [])
+    properties = schema.get("properties") or {}
+    schema["properties"] = {k: v for k, v in properties.items() if k in required}
+    return schema_instance(schema, seed=tool.name, text=text) or {}
 
 
 def _last_user(request: ModelRequest) -> str:
@@ -88,19 +92,9 @@ def _text_answer(question: str) -> str:
     return f"Offline answer to: {snippet}" if snippet else "Offline answer."
 
 
-def _conversation_text(messages: Sequence[Message]) -> str:
-    return "\n".join(
-        (m.content or "") + "".join(c.name + c.arguments for c in m.tool_calls) for m in messages
-    )
-
-
 def _conversation_hash(messages: Sequence[Message]) -> str:
     dump = json.dumps([m.model_dump(mode="json") for m in messages], sort_keys=True)
     return hashlib.sha256(dump.encode()).hexdigest()
-
-
-def _tokens(text: str) -> int:
-    return max(len(text) // 4, 1)
 
 
 def schema_instance(schema: dict[str, Any], *, seed: str = "", text: str = "") -> Any:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+SCRIPTED = "scripted"
 PROVIDERS = ("openai", "gemini", "offline")
+"""The providers a person may name. `offline` is the demo's model, opted into."""
+KNOWN = (*PROVIDERS, SCRIPTED)
+"""And the test double that tests register on a worker (taskagent.testing)."""
 
 
 def parse_model(ref: str) -> tuple[str, str]:
@@ -14,7 +18,7 @@ def parse_model(ref: str) -> tuple[str, str]:
             f"model {ref!r} names no provider: write provider:model, e.g. openai:gpt-4o-mini "
             f"(providers: {', '.join(PROVIDERS)})"
         )
-    if provider not in PROVIDERS:
+    if provider not in KNOWN:
         raise ValueError(
             f"model {ref!r}: unknown provider {provider!r} (providers: {', '.join(PROVIDERS)})"
         )

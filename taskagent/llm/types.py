@@ -43,13 +43,6 @@ class ToolSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
-class ScriptedTurn(BaseModel):
-    """One answer of the offline model: tool calls to make, or content to return."""
-
-    tool_calls: list[ToolCall] = Field(default_factory=list)
-    content: str | None = None
-
-
 class ModelRequest(BaseModel):
     """What one model call sends. `model` is `provider:model`, e.g. `openai:gpt-4o-mini`."""
 
@@ -62,9 +55,6 @@ class ModelRequest(BaseModel):
     output_schema_name: str = "output"
     temperature: float | None = None
     max_output_tokens: int | None = None
-    script: list[ScriptedTurn] | None = Field(
-        None, description="Offline model only: the turns to play, in order."
-    )
 
 
 class Usage(BaseModel):

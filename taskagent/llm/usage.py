@@ -21,10 +21,14 @@ def estimate_tokens(text: str) -> int:
 
 
 def estimate_usage(
-    request: ModelRequest | None, answer: str | None, calls: Sequence[ToolCall] = ()
+    request: ModelRequest | None,
+    answer: str | None,
+    calls: Sequence[ToolCall] = (),
+    *,
+    estimated: bool = True,
 ) -> Usage:
     """Estimated usage of a call: the request's messages and tools in, the answer and the tool
-    calls out."""
+    calls out. The test doubles count this way too, as their own report (`estimated=False`)."""
     sent = ""
     if request is not None:
         sent = "".join(
@@ -37,5 +41,5 @@ def estimate_usage(
         output_tokens=estimate_tokens(
             (answer or "") + "".join(c.name + c.arguments for c in calls)
         ),
-        estimated=True,
+        estimated=estimated,
     )

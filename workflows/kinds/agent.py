@@ -9,7 +9,6 @@ conversation that is kept.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.llm.parsing import extract_json
     from taskagent.llm.parsing_v1 import extract_json as extract_json_v1
     from taskagent.llm.prompts import correction_message, task_messages
-    from taskagent.llm.types import Message, ModelRequest, ModelResponse, ScriptedTurn, ToolCall
+    from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolCall
     from taskagent.names import (
         CHECK_OUTPUT_ACTIVITY,
         CODE_STEP_ACTIVITY,
@@ -196,7 +195,6 @@ class AgentLoop:
             else "output",
             temperature=self.step.temperature,
             max_output_tokens=self.step.max_output_tokens,
-            script=_script(self.step),
         )
         self.ctx.record_attempt(self.attempt)
         try:
@@ -317,19 +315,3 @@ def _bounded(message: Message) -> Message:
         return message
     cut = content[:KEPT_MESSAGE_CHARS] + f"\n[{len(content) - KEPT_MESSAGE_CHARS} characters cut]"
     return message.model_copy(update={"content": cut})
-
-
-def _script(step: LlmStepBase) -> list[ScriptedTurn] | None:
-    if step.script is None:
-        return None
-    turns = []
-    for index, answer in enumerate(step.script):
-        calls = [
-            ToolCall(id=f"call_{index}_{n}", name=c.name, arguments=json.dumps(c.arguments))
-            for n, c in enumerate(answer.tool_calls)
-        ]
-        content = answer.content
-        if content is not None and not isinstance(content, str):
-            content = json.dumps(content)
-        turns.append(ScriptedTurn(tool_calls=calls, content=content))
-    return turns
