@@ -92,6 +92,7 @@ def build_worker(
     *,
     interceptors: Sequence[Interceptor] = (),
     workflow_runner: WorkflowRunner | None = None,
+    max_concurrent_activities: int | None = None,
 ) -> Worker:
     """A worker with every workflow and activity wired to `registry` and `providers`.
 
@@ -113,6 +114,7 @@ def build_worker(
         workflows=[PipelineWorkflow, RateLimitWorkflow],
         activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
+        max_concurrent_activities=max_concurrent_activities,
         interceptors=interceptors,
         workflow_runner=workflow_runner or SandboxedWorkflowRunner(),
         build_id=build_id(),

@@ -45,12 +45,12 @@ class LlmActivities:
         model_ref = request.request.model
         try:
             provider_name, model = parse_model(model_ref)
-            provider = self._factory.get(provider_name)
+            provider = self._factory.get(provider_name, model)
         except ValueError as err:
             raise non_retryable(str(err), ErrorType.INVALID_MODEL, attempt) from None
         except ProviderError as err:
             raise provider_failure(err, attempt) from None
-        breaker = self._factory.breaker(provider_name)
+        breaker = self._factory.breaker(provider_name, model)
 
         async def send() -> ModelResponse:
             return await breaker.guard(

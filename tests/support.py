@@ -102,6 +102,7 @@ async def running_worker(
     providers: ProviderFactory | None = None,
     workflow_runner: WorkflowRunner | None = None,
     scripted: ScriptedProvider | None = None,
+    max_concurrent_activities: int | None = None,
 ) -> AsyncIterator[None]:
     """A worker on `task_queue`; models are the offline one unless `providers` says otherwise,
     and `scripted:<name>` plays what a test enqueued on `scripted`.
@@ -120,6 +121,7 @@ async def running_worker(
         graceful_shutdown=timedelta(seconds=0),
         interceptors=[PolicyRecorder()],
         workflow_runner=workflow_runner,
+        max_concurrent_activities=max_concurrent_activities,
     )
     try:
         async with worker:

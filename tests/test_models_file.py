@@ -7,13 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from taskagent import Pipeline, Registry
 from taskagent.llm.capabilities import OutputMode
 from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.llm.models_file import ModelsFile, ModelsFileError
 from taskagent.llm.openai_provider import OpenAIProvider
 from taskagent.llm.pricing import PriceTable
-from tests.support import ROOT
+from tests.fake_llm import FakeLLM
+from tests.support import ROOT, llm_harness
 
 GOOD = """
 providers:
@@ -95,3 +98,33 @@ def test_the_worker_refuses_to_start_with_an_invalid_file(tmp_path: Path):
     assert done.returncode == 2
     assert "invalid TASKAGENT_MODELS" in done.stdout + done.stderr
     assert "structured_output" in done.stdout + done.stderr
+
+
+async def test_a_model_with_its_own_server_is_called_there_beside_the_providers(
+    env, task_queue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """OpenAI and a local OpenAI-compatible server in one run: each model goes to its server,
+    with its key, and each server has its own circuit breaker."""
+    monkeypatch.setenv("LOCAL_LLM_KEY", "key-local")
+    async with FakeLLM() as local:
+        models = {"models": {"openai:qwen": {"base_url": local.openai_base_url}}}
+        models["models"]["openai:qwen"]["api_key_env"] = "LOCAL_LLM_KEY"
+        path = write(tmp_path, yaml.safe_dump(models))
+        pipeline = (
+            Pipeline("two_servers")
+            .agent("hosted", "Say hi.", model="openai:gpt-test")
+            .agent("local", "Say hi.", model="openai:qwen")
+        )
+        async with llm_harness(env, task_queue, Registry(), TASKAGENT_MODELS=str(path)) as h:
+            h.llm.openai.reply_text("From the hosted one.")
+            local.openai.reply_text("From the local one.")
+            result = await (await h.run(pipeline)).result()
+            breakers = {h.providers.breaker("openai", m).provider for m in ("gpt-test", "qwen")}
+
+    assert result.steps["hosted"].output == "From the hosted one."
+    assert result.steps["local"].output == "From the local one."
+    assert [r["model"] for r in h.llm.openai.requests] == ["gpt-test"]
+    assert [r["model"] for r in local.openai.requests] == ["qwen"]
+    assert h.llm.openai.headers[0]["Authorization"] == "Bearer test-openai-key"
+    assert local.openai.headers[0]["Authorization"] == "Bearer key-local"
+    assert len(breakers) == 2

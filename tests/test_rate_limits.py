@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.enums.v1 import DescribeTaskQueueMode, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
@@ -127,7 +127,10 @@ async def two_workers(env, task_queue: str, llm: FakeLLM, models: Path) -> Async
         "TASKAGENT_MODELS": str(models),
     }
     try:
-        async with running_worker(env.client, Registry(), task_queue, providers=factory):
+        # At most half the calls here: the worker process must take the others.
+        async with running_worker(
+            env.client, Registry(), task_queue, providers=factory, max_concurrent_activities=4
+        ):
             with worker_process(other) as process:
 
                 async def both_poll() -> bool:
@@ -143,15 +146,23 @@ async def two_workers(env, task_queue: str, llm: FakeLLM, models: Path) -> Async
 
 
 async def activity_pollers(client: Client, task_queue: str, count: int) -> bool:
-    """Whether `count` workers poll `task_queue` for activities."""
+    """Whether `count` workers poll `task_queue` for activities (on any of its partitions)."""
     described = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=client.namespace,
             task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+            api_mode=DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED,
+            task_queue_types=[TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+            report_pollers=True,
         )
     )
-    return len({p.identity for p in described.pollers}) >= count
+    identities = {
+        poller.identity
+        for version in described.versions_info.values()
+        for info in version.types_info.values()
+        for poller in info.pollers
+    }
+    return len(identities) >= count
 
 
 def most_in_any_window(times: list[float], window: float) -> int:

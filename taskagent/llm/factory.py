@@ -69,23 +69,34 @@ class ProviderFactory:
         return f"ProviderFactory(built={sorted(self._providers)})"
 
     def get(self, provider_name: str, model: str | None = None) -> Provider:
-        """The provider named `openai`, `gemini` or `offline`; `model` only sharpens errors.
+        """The provider named `openai`, `gemini` or `offline` for `model`: the client of the
+        model's own server when the model configuration gives it one, else the provider's.
 
         Raises ProviderError(kind="missing_credentials") when its key is not set, and
         ValueError for an unknown name.
         """
-        if provider_name not in self._providers:
-            self._providers[provider_name] = self._build(provider_name, model)
-        return self._providers[provider_name]
+        name = self._server(provider_name, model)
+        if name not in self._providers:
+            self._providers[name] = self._build(provider_name, model)
+        return self._providers[name]
 
-    def breaker(self, provider_name: str) -> CircuitBreaker:
-        """The circuit breaker of a provider, shared by every call this worker makes to it."""
-        breaker = self._breakers.get(provider_name)
+    def breaker(self, provider_name: str, model: str | None = None) -> CircuitBreaker:
+        """The circuit breaker of the server that serves `model`, shared by every call this
+        worker makes to that server."""
+        name = self._server(provider_name, model)
+        breaker = self._breakers.get(name)
         if breaker is None:
             s = self.settings
             settings = BreakerSettings(s.breaker_failures, s.breaker_open_seconds)
-            breaker = self._breakers[provider_name] = CircuitBreaker(provider_name, settings)
+            breaker = self._breakers[name] = CircuitBreaker(name, settings)
         return breaker
+
+    def _server(self, provider_name: str, model: str | None) -> str:
+        """`openai`, or `openai@<base URL>` for a model with its own server."""
+        own = self.models.endpoint(provider_name, model)
+        if own is None:
+            return provider_name
+        return f"{provider_name}@{own.base_url or ''}#{own.api_key_env or ''}"
 
     def resolve(self, ref: str | None = None) -> tuple[Provider, str]:
         """The provider and bare model name of `provider:model` (default: the default model)."""
@@ -123,14 +134,16 @@ class ProviderFactory:
                 f"{use}: the scripted model is a test double that a test registers on the "
                 "worker (ProviderFactory(extra=[ScriptedProvider()])); this worker has none"
             )
-        entry = self.models.provider(provider_name)
+        # A model's own server wins over OPENAI_BASE_URL, which wins over its provider's.
+        own = self.models.endpoint(provider_name, model)
+        entry = own or self.models.provider(provider_name)
         if provider_name == "openai":
             from taskagent.llm.openai_provider import OpenAIProvider
 
             key = _key(entry.api_key_env, use, "OPENAI_API_KEY", s.openai_api_key)
             return OpenAIProvider(
                 key,
-                base_url=s.openai_base_url or entry.base_url,
+                base_url=entry.base_url if own else s.openai_base_url or entry.base_url,
                 timeout=s.llm_timeout,
                 capabilities=self.models.capabilities("openai"),
             )
@@ -146,7 +159,7 @@ class ProviderFactory:
             )
             return GeminiProvider(
                 key,
-                base_url=s.gemini_base_url or entry.base_url,
+                base_url=entry.base_url if own else s.gemini_base_url or entry.base_url,
                 timeout=s.llm_timeout,
                 # Gemini 2.x models refuse a response schema beside function declarations.
                 capabilities=self.models.capabilities("gemini", tools_default=False),

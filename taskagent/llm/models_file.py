@@ -8,6 +8,7 @@ names the variable that holds each key, never the key.
         api_key_env: LOCAL_LLM_KEY  # default: OPENAI_API_KEY
     models:
       openai:qwen2.5-7b-instruct:
+        base_url: http://127.0.0.1:8000/v1   # this model's own server (default: its provider's)
         structured_output: json_object   # json_schema | json_object | json | prompt
         tools_with_structured_output: false
         price: [0, 0]                    # USD per million input and output tokens
@@ -55,6 +56,12 @@ class RateLimitEntry(RateLimits):
 class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    base_url: str | None = Field(
+        None, description="This model's own server (its provider's when unset)."
+    )
+    api_key_env: str | None = Field(
+        None, pattern=ENV_NAME, description="The variable that holds this model's server's key."
+    )
     structured_output: OutputMode | None = Field(
         None, description="The mode to start in; default: the strongest, learned downwards."
     )
@@ -141,3 +148,15 @@ class ModelsFile(BaseModel):
 
     def provider(self, name: str) -> ProviderEntry:
         return self.providers.get(name) or ProviderEntry()
+
+    def endpoint(self, provider: str, model: str | None) -> ProviderEntry | None:
+        """The model's own server, when it names one (base URL or key variable, the rest from
+        its provider); None when it uses its provider's."""
+        own = self.models.get(f"{provider}:{model}") if model else None
+        if own is None or (own.base_url is None and own.api_key_env is None):
+            return None
+        shared = self.provider(provider)
+        return ProviderEntry(
+            base_url=own.base_url or shared.base_url,
+            api_key_env=own.api_key_env or shared.api_key_env,
+        )
