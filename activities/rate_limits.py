@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 from temporalio import activity
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.heartbeat import with_heartbeats
@@ -164,13 +164,14 @@ class RateLimiter:
 
     async def settle(self, model_ref: str, key: str, tokens: int) -> None:
         """Replace the slot's token estimate with what the call really used."""
-        handle = self._client.get_workflow_handle(rate_limit_id(self._task_queue, model_ref))
-        await handle.signal(SETTLE_SIGNAL, Settlement(key=key, tokens=tokens))
+        await self._limiter(model_ref).signal(SETTLE_SIGNAL, Settlement(key=key, tokens=tokens))
 
     async def release(self, model_ref: str, key: str) -> None:
         """Give the slot back: its request will not be sent."""
-        handle = self._client.get_workflow_handle(rate_limit_id(self._task_queue, model_ref))
-        await handle.signal(RELEASE_SIGNAL, key)
+        await self._limiter(model_ref).signal(RELEASE_SIGNAL, key)
+
+    def _limiter(self, model_ref: str) -> WorkflowHandle[Any, Any]:
+        return self._client.get_workflow_handle(rate_limit_id(self._task_queue, model_ref))
 
 
 def reserved_tokens(request: ModelRequest) -> int:

@@ -37,7 +37,7 @@ class RateLimitWorkflow:
         await workflow.wait_condition(self._should_continue)
         await workflow.wait_condition(workflow.all_handlers_finished)
         prune(self._state, workflow.now().timestamp())
-        workflow.continue_as_new(self._state.model_copy(update={"granted": 0}))
+        workflow.continue_as_new(self._state)  # the next run counts its own grants
 
     def _should_continue(self) -> bool:
         return (

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskagent.llm.breaker import BreakerSettings, CircuitBreaker
 from taskagent.llm.errors import MISSING_CREDENTIALS
-from taskagent.llm.models_file import ModelsFile
+from taskagent.llm.models_file import ModelsFile, ProviderEntry
 from taskagent.llm.refs import PROVIDERS, SCRIPTED, parse_model
 from taskagent.llm.types import ModelRequest, ModelResponse, Provider, ProviderError
 
@@ -75,15 +75,15 @@ class ProviderFactory:
         Raises ProviderError(kind="missing_credentials") when its key is not set, and
         ValueError for an unknown name.
         """
-        name = self._server(provider_name, model)
+        name, own = self._server(provider_name, model)
         if name not in self._providers:
-            self._providers[name] = self._build(provider_name, model)
+            self._providers[name] = self._build(provider_name, model, own)
         return self._providers[name]
 
     def breaker(self, provider_name: str, model: str | None = None) -> CircuitBreaker:
         """The circuit breaker of the server that serves `model`, shared by every call this
         worker makes to that server."""
-        name = self._server(provider_name, model)
+        name, _ = self._server(provider_name, model)
         breaker = self._breakers.get(name)
         if breaker is None:
             s = self.settings
@@ -91,12 +91,13 @@ class ProviderFactory:
             breaker = self._breakers[name] = CircuitBreaker(name, settings)
         return breaker
 
-    def _server(self, provider_name: str, model: str | None) -> str:
-        """`openai`, or `openai@<base URL>` for a model with its own server."""
+    def _server(self, provider_name: str, model: str | None) -> tuple[str, ProviderEntry | None]:
+        """The name of the server that serves `model` (`openai`, or `openai@<base URL>#<key
+        variable>` for a model with its own server), and that own server if it has one."""
         own = self.models.endpoint(provider_name, model)
         if own is None:
-            return provider_name
-        return f"{provider_name}@{own.base_url or ''}#{own.api_key_env or ''}"
+            return provider_name, None
+        return f"{provider_name}@{own.base_url or ''}#{own.api_key_env or ''}", own
 
     def resolve(self, ref: str | None = None) -> tuple[Provider, str]:
         """The provider and bare model name of `provider:model` (default: the default model)."""
@@ -121,7 +122,7 @@ class ProviderFactory:
             if close is not None:
                 await close()
 
-    def _build(self, provider_name: str, model: str | None) -> Provider:
+    def _build(self, provider_name: str, model: str | None, own: ProviderEntry | None) -> Provider:
         # SDKs are imported on first use: each costs most of a second to import.
         s = self.settings
         use = f"{provider_name}:{model}" if model else f"{provider_name} models"
@@ -135,7 +136,6 @@ class ProviderFactory:
                 "worker (ProviderFactory(extra=[ScriptedProvider()])); this worker has none"
             )
         # A model's own server wins over OPENAI_BASE_URL, which wins over its provider's.
-        own = self.models.endpoint(provider_name, model)
         entry = own or self.models.provider(provider_name)
         if provider_name == "openai":
             from taskagent.llm.openai_provider import OpenAIProvider
