@@ -9,9 +9,9 @@ SIGINT or SIGTERM stops polling and lets in-flight activities finish (graceful s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import structlog
 import temporalio
-from temporalio.client import Client
-from temporalio.client import Interceptor as ClientInterceptor
+from temporalio.client import Client, Plugin
+from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -35,17 +35,18 @@ from taskagent import code_cache
 from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.models_file import ModelsFileError
 from taskagent.llm.pricing import PriceTable
-from taskagent.logging import configure_logging, configure_tracing
+from taskagent.logging import configure_logging
 from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
 from taskagent.storage import data_converter
+from taskagent.telemetry.interceptor import ScopeInterceptor
+from taskagent.telemetry.setup import TelemetryError, configure_metrics, configure_tracing
 from taskagent.tools import builtin_tools
 from workflows import PipelineWorkflow, RateLimitWorkflow
 
 log = structlog.get_logger("taskagent.worker")
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
-OTEL_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER")
 HEARTBEAT_THROTTLE = timedelta(seconds=1)
 MAX_INLINE_OUTPUT = 2_000_000
 """Without external storage, a larger step output would exceed Temporal's payload limit."""
@@ -115,7 +116,7 @@ def build_worker(
         activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
         graceful_shutdown_timeout=graceful_shutdown,
         max_concurrent_activities=max_concurrent_activities,
-        interceptors=interceptors,
+        interceptors=[ScopeInterceptor(), *interceptors],
         workflow_runner=workflow_runner or SandboxedWorkflowRunner(),
         build_id=build_id(),
         # Cancellation reaches an activity in a heartbeat's response: keep that prompt.
@@ -124,31 +125,30 @@ def build_worker(
     )
 
 
-def tracing_interceptors() -> list[ClientInterceptor]:
-    """Temporal's OpenTelemetry interceptor, when an exporter is configured (OTEL_* variables);
-    nothing otherwise: spans nobody exports are not worth their cost."""
-    if not any(os.environ.get(name) for name in OTEL_VARIABLES):
-        return []
-    from temporalio.contrib.opentelemetry import TracingInterceptor
-
-    return [TracingInterceptor()]
-
-
-async def connect(settings: Settings) -> Client:
-    """A client whose converter keeps large payloads out of the history (TASKAGENT_PAYLOAD_DIR)."""
+async def connect(
+    settings: Settings, plugins: Sequence[Plugin] = (), metrics: Runtime | None = None
+) -> Client:
+    """A client whose converter keeps large payloads out of the history (TASKAGENT_PAYLOAD_DIR);
+    `plugins` trace what it starts and, on a worker, what the worker runs; `metrics` is the
+    Temporal runtime that exports the worker's metrics."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings.payload_dir, settings.payload_threshold),
-        interceptors=tracing_interceptors(),
+        plugins=plugins,
+        runtime=metrics,
     )
 
 
 async def main() -> int:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    if tracing_interceptors():
-        configure_tracing("taskagent-worker")
+    try:
+        plugins = configure_tracing("taskagent-worker")
+        metrics = configure_metrics("taskagent-worker")
+    except TelemetryError as err:
+        log.error("invalid telemetry configuration", error=str(err))
+        return 2
     try:
         registry = build_registry(settings)
     except RegistryError as err:
@@ -165,7 +165,7 @@ async def main() -> int:
         log.error("invalid TASKAGENT_PRICES", error=str(err))
         return 2
     try:
-        client = await connect(settings)
+        client = await connect(settings, plugins, metrics.runtime if metrics else None)
     except RuntimeError as err:
         log.error("cannot connect to Temporal", address=settings.temporal_address, error=str(err))
         return 1
@@ -183,10 +183,15 @@ async def main() -> int:
         functions=len(registry.function_names()),
         tools=list(registry.tool_names()),
         default_model=providers.settings.default_model,
+        traces=bool(plugins),
+        metrics=metrics.endpoint or "otlp" if metrics else None,
     )
-    async with worker:
-        await stop.wait()
-        log.info("shutting down: draining in-flight tasks", timeout_s=GRACEFUL_SHUTDOWN.seconds)
+    async with contextlib.AsyncExitStack() as stack:
+        if metrics is not None:
+            await stack.enter_async_context(metrics.exporter)
+        async with worker:
+            await stop.wait()
+            log.info("shutting down: draining in-flight tasks", timeout_s=GRACEFUL_SHUTDOWN.seconds)
     await providers.aclose()
     log.info("worker stopped")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -18,8 +20,11 @@ from taskagent.llm.prompts import with_output_section
 from taskagent.llm.types import ModelResponse, ProviderError
 from taskagent.names import LLM_CALL_ACTIVITY
 from taskagent.results import ModelCallRequest, ModelCallResult
+from taskagent.telemetry import metrics
+from taskagent.telemetry.names import Attr
 
 log = structlog.get_logger("taskagent.llm")
+tracer = trace.get_tracer("taskagent.activities")
 
 
 class LlmActivities:
@@ -41,6 +46,14 @@ class LlmActivities:
 
     @activity.defn(name=LLM_CALL_ACTIVITY)
     async def call(self, request: ModelCallRequest) -> ModelCallResult:
+        model_ref = request.request.model
+        attributes: dict[str, str] = {Attr.OPERATION: "chat", Attr.REQUEST_MODEL: model_ref}
+        with tracer.start_as_current_span(
+            f"chat {model_ref}", kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            return await self._call(request, span)
+
+    async def _call(self, request: ModelCallRequest, span: Span) -> ModelCallResult:
         attempt = activity.info().attempt
         model_ref = request.request.model
         try:
@@ -50,6 +63,7 @@ class LlmActivities:
             raise non_retryable(str(err), ErrorType.INVALID_MODEL, attempt) from None
         except ProviderError as err:
             raise provider_failure(err, attempt) from None
+        span.set_attribute(Attr.PROVIDER, provider_name)
         breaker = self._factory.breaker(provider_name, model)
 
         async def send() -> ModelResponse:
@@ -73,7 +87,7 @@ class LlmActivities:
                     notify=lambda waiting: self._notify(request.step_id, waiting),
                 )
         except ProviderError as err:
-            bill = self._bill(model_ref, err.billed, attempt) if err.billed else None
+            bill = self._bill(model_ref, err.billed, attempt, span) if err.billed else None
             log.warning(
                 "model call failed",
                 step=request.step_id,
@@ -89,7 +103,7 @@ class LlmActivities:
                 retried = f"{failure.message} (attempt {attempt}; next in {delay:.0f} s)"
                 await self._notify(request.step_id, retried)
             raise failure from None
-        result = self._bill(model_ref, response, attempt)
+        result = self._bill(model_ref, response, attempt, span)
         usage = response.usage
         log.info(
             "model call",
@@ -111,10 +125,24 @@ class LlmActivities:
         if self._notices is not None:
             await self._notices.send(step, waiting)
 
-    def _bill(self, model_ref: str, response: ModelResponse, attempt: int) -> ModelCallResult:
-        """The priced result of an answer the provider billed, whether or not it is used."""
+    def _bill(
+        self, model_ref: str, response: ModelResponse, attempt: int, span: Span
+    ) -> ModelCallResult:
+        """The priced result of an answer the provider billed, whether or not it is used;
+        counted in the metrics and on the call's span."""
         usage = response.usage
         cost = self._prices.cost(model_ref, usage.input_tokens, usage.output_tokens)
+        metrics.model_call(model_ref, usage.input_tokens, usage.output_tokens, cost)
+        span.set_attributes(
+            {
+                Attr.RESPONSE_MODEL: response.model or model_ref,
+                Attr.INPUT_TOKENS: usage.input_tokens,
+                Attr.OUTPUT_TOKENS: usage.output_tokens,
+                Attr.COST_USD: cost,
+                Attr.ATTEMPTS: attempt,
+                Attr.FINISH_REASONS: [response.finish_reason or "unknown"],
+            }
+        )
         return ModelCallResult(
             response=response, attempt=attempt, cost_usd=cost, finished_at=datetime.now(UTC)
         )

@@ -11,6 +11,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+from opentelemetry import trace
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -18,6 +19,8 @@ from temporalio.exceptions import ApplicationError
 from taskagent.errors import non_retryable
 from taskagent.names import TOOL_CALL_ACTIVITY
 from taskagent.results import ToolCallRequest, ToolCallResult
+from taskagent.telemetry import metrics
+from taskagent.telemetry.names import Attr
 from taskagent.tools.registry import (
     INVALID_ARGUMENTS,
     INVALID_TOOL_OUTPUT,
@@ -30,6 +33,9 @@ from taskagent.tools.registry import (
 MAX_LISTED_ERRORS = 10
 
 
+tracer = trace.get_tracer("taskagent.activities")
+
+
 class ToolActivities:
     """Runs the tools of a catalog; every outcome carries the attempt number."""
 
@@ -38,6 +44,20 @@ class ToolActivities:
 
     @activity.defn(name=TOOL_CALL_ACTIVITY)
     async def run(self, request: ToolCallRequest) -> ToolCallResult:
+        attributes: dict[str, str] = {Attr.OPERATION: "execute_tool", Attr.TOOL: request.tool}
+        with tracer.start_as_current_span(
+            f"execute_tool {request.tool}", attributes=attributes
+        ) as span:
+            outcome = "failed"
+            try:
+                result = await self._run(request)
+                outcome = "ok" if result.ok else result.error_type or "error"
+                return result
+            finally:
+                span.set_attribute(Attr.STATUS, outcome)
+                metrics.tool_call(request.tool, outcome)
+
+    async def _run(self, request: ToolCallRequest) -> ToolCallResult:
         attempt = activity.info().attempt
         started = time.perf_counter()
 

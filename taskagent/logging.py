@@ -1,32 +1,107 @@
-"""Structured logging and tracing set-up, in one place, for the processes outside workflows."""
+"""Structured logging for the processes outside workflows (worker, starter), in one place.
+
+Every line is structlog's, Temporal's own included, as console text or JSON. Activities' lines
+carry their step's scope (taskagent.telemetry.interceptor binds it). An expected failure (a
+Temporal failure with no bug behind it: bad input, a provider error, validation exhausted) is one
+line with its type and message; a bug's traceback is printed plainly, never with the values of
+its local variables, which hold prompts, run inputs and specs.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor, WrappedLogger
+from temporalio import activity, workflow
+from temporalio.exceptions import FailureError
 
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
+from taskagent.scope import SCOPE
+
+_TEMPORAL_FIELDS = {
+    "workflow_id": "workflow_id",
+    "run_id": "run_id",
+    "workflow_type": "workflow_type",
+    "activity_type": "activity",
+    "attempt": "attempt",
+}
 
 
-def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
-    """structlog for our own logs and the standard library's (Temporal's) alike, on stderr."""
-    renderer = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
-    shared: list[Processor] = [
+def _temporal_context(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Temporal's loggers put the workflow's or activity's ids in `temporal_*` extras: flatten
+    the useful ones next to ours, with the scope of the step the line comes from."""
+    for extra in ("temporal_workflow", "temporal_activity"):
+        ids = event.pop(extra, None)
+        if isinstance(ids, dict):
+            for key, name in _TEMPORAL_FIELDS.items():
+                if key in ids:
+                    event.setdefault(name, ids[key])
+    event.pop("__temporal_error_identifier", None)
+    scope = SCOPE.get()  # the step's, in workflow code and in activities alike
+    if scope is not None:
+        for key, value in scope.fields().items():
+            event.setdefault(key, value)
+    return event
+
+
+def is_expected(error: BaseException) -> bool:
+    """A classified failure (Temporal's failure types) with no other exception behind it."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if not isinstance(cause, FailureError):
+            return False
+        cause = cause.__cause__
+    return True
+
+
+def _one_line_failures(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    info = event.get("exc_info")
+    if info is True:
+        info = sys.exc_info()
+    error = info[1] if isinstance(info, tuple) else info
+    if isinstance(error, BaseException) and is_expected(error):
+        event.pop("exc_info")
+        event["error"] = _describe(error)
+    return event
+
+
+def _describe(error: BaseException) -> str:
+    parts = []
+    cause: BaseException | None = error
+    while cause is not None:
+        kind = getattr(cause, "type", None) or type(cause).__name__
+        text = str(cause)
+        parts.append(text if text.startswith(kind) else f"{kind}: {text}")
+        cause = cause.__cause__
+    return " <- ".join(parts)
+
+
+def processors() -> list[Processor]:
+    """What every line goes through before rendering (shared by our logs and the stdlib's)."""
+    return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso"),
         structlog.stdlib.ExtraAdder(),
+        _temporal_context,
+        _one_line_failures,
     ]
+
+
+def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
+    """structlog for our own logs and the standard library's (Temporal's) alike, on stderr."""
+    renderer: list[Processor] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        if fmt == "json"
+        else [
+            structlog.dev.ConsoleRenderer(
+                colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
+    )
+    shared = processors()
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -36,20 +111,12 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-
-
-def configure_tracing(service_name: str) -> TracerProvider:
-    """An OpenTelemetry tracer provider; exporters are added by the deployment."""
-    from opentelemetry import trace
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    trace.set_tracer_provider(provider)
-    return provider
+    # The ids go in fields (above), not appended to every message as a dict's text.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False

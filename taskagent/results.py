@@ -190,6 +190,9 @@ class PipelineResult(Contract):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_ms: float | None = None
+    trace_id: str | None = Field(
+        None, description="The OpenTelemetry trace of the run, when the worker exports traces."
+    )
 
     def counts(self) -> dict[StepStatus, int]:
         counts = dict.fromkeys(StepStatus, 0)
@@ -270,6 +273,17 @@ REQUEST_SHAPE = '{"pipeline": "<registered name>" or {<inline spec>}, "input": {
 """The shape of a start request, for error messages."""
 
 
+class RunContext(Contract):
+    """Where a run sits in its run tree: set by a parent run for its child pipeline."""
+
+    correlation_id: str | None = Field(
+        None, description="Shared by a whole run tree; a top-level run defaults to its workflow id."
+    )
+    path: str | None = Field(
+        None, description="The parent's pipeline and step that started this run, as `main/enrich`."
+    )
+
+
 class PipelineRunRequest(Contract):
     """Input of PipelineWorkflow: `{"pipeline": "<name or inline spec>", "input": {...}}`."""
 
@@ -281,6 +295,11 @@ class PipelineRunRequest(Contract):
     resume: ResumeState | None = Field(
         None,
         description="Set by the run itself when it continues as new; refused in a new run.",
+    )
+    context: RunContext | None = Field(
+        None,
+        description="Set by a parent run for its child; a top-level run may set its own "
+        "correlation_id to tie its logs and traces to a request of the caller's.",
     )
 
 

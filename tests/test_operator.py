@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -266,15 +267,22 @@ async def test_retry_with_a_changed_input(env, task_queue):
     assert result.steps["sum"].output == 5.0
 
 
-async def test_approval_survives_a_worker_restart(env, task_queue):
-    async with running_worker(env.client, probes, task_queue):
-        handle = await start(env.client, task_queue, approval_pipeline(), {"amount": 8})
+async def approved_after_a_worker_restart(
+    client: Client, task_queue: str
+) -> tuple[WorkflowHandle[Any, PipelineResult], PipelineResult]:
+    """A refund run that waits for approval on one worker, then is approved and finished by
+    another, which picks the run up from its history (replaying what the first one did)."""
+    async with running_worker(client, probes, task_queue):
+        handle = await start(client, task_queue, approval_pipeline(), {"amount": 8})
         await wait_until_waiting(handle, "approve")
-    # The first worker is gone; a new one picks the waiting run up from its history.
-    async with running_worker(env.client, probes, task_queue):
+    async with running_worker(client, probes, task_queue):
         await handle.execute_update(
             "decide_approval", ApprovalDecision(step="approve", approved=True, by="night shift")
         )
-        result = await handle.result()
+        return handle, await handle.result()
+
+
+async def test_approval_survives_a_worker_restart(env, task_queue):
+    _, result = await approved_after_a_worker_restart(env.client, task_queue)
     assert result.steps["approve"].output["by"] == "night shift"
     assert result.steps["pay"].output == {"amount": 8}

@@ -24,6 +24,7 @@ from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_fin
 from workflows.operator import OperatorDesk
 from workflows.readiness import Readiness
 from workflows.step_run import StepRun
+from workflows.telemetry import RunTelemetry
 from workflows.window import DEFAULT_IN_FLIGHT, InFlightWindow
 
 with workflow.unsafe.imports_passed_through():
@@ -52,9 +53,11 @@ class PipelineRun:
         pipeline_input: dict[str, Any],
         result: PipelineResult,
         publish: Callable[[str], None],
+        telemetry: RunTelemetry,
         deselected: dict[str, str] | None = None,
     ) -> None:
         self.resolved = resolved
+        self.telemetry = telemetry
         spec = self.spec = resolved.spec
         self.input = pipeline_input
         self.result = result
@@ -232,7 +235,16 @@ class PipelineRun:
     async def run_step(
         self, step: StepBase, key: str, default_input: Any, parent: str | None = None
     ) -> StepResult:
-        """Run one step with its full lifecycle recorded. Nothing runs around this method."""
+        """Run one step with its full lifecycle recorded, its span and its metrics. Nothing runs
+        around this method."""
+        with self.telemetry.step(key, step.kind) as span:
+            record = await self._lifecycle(step, key, default_input, parent)
+            self.telemetry.settled(span, record)
+        return record
+
+    async def _lifecycle(
+        self, step: StepBase, key: str, default_input: Any, parent: str | None
+    ) -> StepResult:
         record = self.result.steps.get(key)
         if record is None:
             record = self.result.steps[key] = StepResult(id=key, kind=step.kind, parent=parent)

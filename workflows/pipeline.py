@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.engine import PipelineRun, stamp_finish
 from workflows.operator import check_payload
 from workflows.request import decode_request
+from workflows.telemetry import RunTelemetry, span, trace_id
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType, invalid_pipeline, invalid_request, non_retryable
@@ -46,18 +47,28 @@ with workflow.unsafe.imports_passed_through():
         PipelineRunRequest,
         ResolvedPipeline,
         ResolveRequest,
+        RunContext,
         RunProgress,
         RunStatus,
         StepNotice,
         StepStatus,
     )
+    from taskagent.scope import LogScope
     from taskagent.spec import Budget
+    from taskagent.telemetry.names import Attr
 
 N = TypeVar("N", int, float)
 RESOLVE_TIMEOUT = timedelta(seconds=30)
 RESOLVE_RETRY = RetryPolicy(maximum_attempts=5)
 EMPTY_CONTINUATION_PATCH = "taskagent-no-empty-continuation"
 """Runs that continued as new with no step left (the first engine did) replay as they were."""
+
+
+def requested_name(request: PipelineRunRequest) -> str:
+    """The pipeline's name as asked for, before it is resolved."""
+    if isinstance(request.pipeline, str):
+        return request.pipeline
+    return str(request.pipeline.get("name", "inline"))
 
 
 def tighter(own: Budget | None, parent: Budget) -> Budget:
@@ -93,6 +104,37 @@ class PipelineWorkflow:
                 ErrorType.UNKNOWN_WORKFLOW_TYPE,
             )
         request, unknown_fields = decode_request(args)
+        name = requested_name(request)
+        context = request.context or RunContext()
+        scope = LogScope(
+            pipeline=name,
+            path=f"{context.path}/{name}" if context.path else name,
+            correlation_id=context.correlation_id or info.workflow_id,
+        )
+        telemetry = RunTelemetry(scope)
+        telemetry.enter()
+        attributes: dict[str, str | int | float] = {
+            Attr.PIPELINE: name,
+            Attr.PATH: scope.path,
+            Attr.CORRELATION_ID: scope.correlation_id,
+            Attr.WORKFLOW_ID: info.workflow_id,
+            Attr.RUN_ID: info.run_id,
+        }
+        with span(f"pipeline {name}", attributes) as run_span:
+            try:
+                return await self._execute(request, unknown_fields, telemetry, trace_id(run_span))
+            finally:
+                if self._result is not None:
+                    telemetry.run_settled(run_span, self._result)
+
+    async def _execute(
+        self,
+        request: PipelineRunRequest,
+        unknown_fields: list[str],
+        telemetry: RunTelemetry,
+        trace: str | None,
+    ) -> PipelineResult:
+        info = workflow.info()
         resume = request.resume
         if resume is None:
             resolved = await self._start(request, unknown_fields)
@@ -102,11 +144,13 @@ class PipelineWorkflow:
             resolved = resume.resolved
         if result is None:  # unreachable: both branches above set it; keeps the type checker honest
             raise ApplicationError("internal: the run has no result record", non_retryable=True)
+        result.trace_id = trace
         pipeline_run = self._run = PipelineRun(
             resolved,
             request.input,
             result,
             workflow.set_current_details,
+            telemetry,
             deselected=resume.deselected if resume else None,
         )
         pipeline_run.board.publish()
@@ -128,11 +172,7 @@ class PipelineWorkflow:
     ) -> ResolvedPipeline:
         """A new run: its result record, then the resolved and validated pipeline."""
         info = workflow.info()
-        name = (
-            request.pipeline
-            if isinstance(request.pipeline, str)
-            else str(request.pipeline.get("name", "inline"))
-        )
+        name = requested_name(request)
         self._result = PipelineResult(
             pipeline=name,
             workflow_id=info.workflow_id,

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         PipelineResult,
         PipelineRunRequest,
         ResolvedPipeline,
+        RunContext,
         StepResult,
         ToolCallRecord,
     )
@@ -118,6 +119,9 @@ class StepRun:
 
     async def child_pipeline(self, request: PipelineRunRequest, name: str) -> PipelineResult:
         info = workflow.info()
+        scope = self._run.telemetry.scope.for_step(self.key)
+        context = RunContext(correlation_id=scope.correlation_id, path=scope.path)
+        request = request.model_copy(update={"context": context})
         try:
             # The step's deadline cancels the child (through the choke point); no execution
             # timeout here, or the server would terminate the child and leave its activities.

@@ -24,6 +24,7 @@ import structlog
 
 from taskagent.errors import ErrorType
 from taskagent.llm.types import ProviderError
+from taskagent.telemetry import metrics
 
 log = structlog.get_logger("taskagent.llm")
 T = TypeVar("T")
@@ -135,6 +136,7 @@ class CircuitBreaker:
 
     def _move(self, state: BreakerState) -> None:
         before, self._state = self._state, state
+        metrics.breaker_moved(self.provider, state.value)
         event = log.warning if state is BreakerState.OPEN else log.info
         event(
             f"circuit breaker {state.value}",

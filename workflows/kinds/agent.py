@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.failures import classify
+from workflows.telemetry import validator
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
@@ -129,18 +130,22 @@ class AgentLoop:
     async def _check(self, content: str | None) -> tuple[Any, list[str]]:
         """Structural checks (the recorded JSON Schema, here), the output model's validators
         (an activity: user code), then the semantic validators (activities)."""
-        output, errors = self._parse(content)
+        with validator("schema") as errors:
+            output, found = self._parse(content)
+            errors += found
         if not errors and isinstance(self.output_schema, str):
-            checked = await self.ctx.activity(
-                CHECK_OUTPUT_ACTIVITY,
-                CheckOutputRequest(model=self.output_schema, value=output),
-                result_type=CheckOutputResult,
-                summary=f"check {self.output_schema}",
-                local=True,
-                timeout=CHECK_TIMEOUT,
-                retry=CHECK_RETRY,
-            )
-            output, errors = checked.output, checked.errors
+            with validator(self.output_schema) as errors:
+                checked = await self.ctx.activity(
+                    CHECK_OUTPUT_ACTIVITY,
+                    CheckOutputRequest(model=self.output_schema, value=output),
+                    result_type=CheckOutputResult,
+                    summary=f"check {self.output_schema}",
+                    local=True,
+                    timeout=CHECK_TIMEOUT,
+                    retry=CHECK_RETRY,
+                )
+                output = checked.output
+                errors += checked.errors
         if not errors:
             errors = await self._semantic_errors(output)
         return output, errors
@@ -281,13 +286,15 @@ class AgentLoop:
         validators = self.step.validators if isinstance(self.step, AgentStep) else []
         errors: list[str] = []
         for name in validators:
-            result = await self.ctx.activity(
-                CODE_STEP_ACTIVITY,
-                CodeStepRequest(function=name, input=output, step_id=f"{self.ctx.key}/{name}"),
-                result_type=CodeStepResult,
-                summary=f"validate {name}",
-            )
-            errors += [f"{name}: {error}" for error in result.output or []]
+            with validator(name) as found:
+                result = await self.ctx.activity(
+                    CODE_STEP_ACTIVITY,
+                    CodeStepRequest(function=name, input=output, step_id=f"{self.ctx.key}/{name}"),
+                    result_type=CodeStepResult,
+                    summary=f"validate {name}",
+                )
+                found += [f"{name}: {error}" for error in result.output or []]
+            errors += found
         return errors
 
 

@@ -1,0 +1,50 @@
+"""Where a piece of work sits in a run tree: what every log line and span of it carries.
+
+Pure and passed through the workflow sandbox: the engine sets `SCOPE` around each step (a context
+variable, so each step's asyncio task sees its own), the worker's interceptor reads it to label
+the activities the step schedules, and the activity side binds it to every log line.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+
+HEADER = "taskagent-scope"
+"""The activity header that carries a LogScope from the workflow to the activity."""
+
+
+@dataclass(frozen=True)
+class LogScope:
+    """A run, or one step of it. `path` names the pipeline, its parent steps and child
+    pipelines, as `main/router/billing`; `correlation_id` is shared by a whole run tree."""
+
+    pipeline: str
+    path: str
+    correlation_id: str
+    step: str | None = None
+
+    def for_step(self, key: str) -> LogScope:
+        return replace(self, step=key, path=f"{self.path}/{key}")
+
+    def fields(self) -> dict[str, str]:
+        fields = {
+            "pipeline": self.pipeline,
+            "path": self.path,
+            "correlation_id": self.correlation_id,
+        }
+        if self.step is not None:
+            fields["step"] = self.step
+        return fields
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> LogScope:
+        return cls(
+            pipeline=fields.get("pipeline", ""),
+            path=fields.get("path", ""),
+            correlation_id=fields.get("correlation_id", ""),
+            step=fields.get("step"),
+        )
+
+
+SCOPE: ContextVar[LogScope | None] = ContextVar("taskagent_scope", default=None)
