@@ -31,6 +31,7 @@ import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
 from activities.notices import StepNotices
 from activities.rate_limits import RateLimiter
+from activities.search_attributes import SearchAttributeCheck
 from taskagent import code_cache
 from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.models_file import ModelsFileError
@@ -103,7 +104,9 @@ def build_worker(
     code_cache.install(workflows.__name__)  # the sandbox imports the workflow code per run
     stores_large = client.data_converter.external_storage is not None
     code = CodeActivities(registry, max_output_bytes=None if stores_large else MAX_INLINE_OUTPUT)
-    pipelines = PipelineActivities(registry, providers.settings.default_model)
+    pipelines = PipelineActivities(
+        registry, providers.settings.default_model, SearchAttributeCheck(client)
+    )
     limiter = RateLimiter(client, task_queue, providers.models.rate_limits())
     llm = LlmActivities(
         providers, prices or PriceTable(), limiter=limiter, notices=StepNotices(client)

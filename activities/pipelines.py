@@ -15,6 +15,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.search_attributes import SearchAttributeCheck
 from taskagent.errors import invalid_pipeline, invalid_request
 from taskagent.kinds import keyed_steps, kind_of, output_schema
 from taskagent.kinds.agent import LlmStepBase
@@ -29,15 +30,25 @@ from taskagent.validation import SpecError, check_input, validate_pipeline
 class PipelineActivities:
     """Activities that read the worker's registry of pipelines, functions, models and tools."""
 
-    def __init__(self, registry: Registry, default_model: str | None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        default_model: str | None,
+        search: SearchAttributeCheck | None = None,
+    ) -> None:
         self._registry = registry
         self._default_model = default_model
         self._resolved: dict[str, ResolvedPipeline] = {}
+        self._search = search
 
     @activity.defn(name=RESOLVE_PIPELINE_ACTIVITY)
     async def resolve(self, request: ResolveRequest) -> ResolvedPipeline:
-        """The validated spec of the run, or a non-retryable error naming every problem."""
-        return await asyncio.to_thread(self._resolve, request)
+        """The validated spec of the run, or a non-retryable error naming every problem; with
+        whether the run may set its search attributes."""
+        resolved = await asyncio.to_thread(self._resolve, request)
+        if self._search is not None and await self._search.registered():
+            resolved = resolved.model_copy(update={"search_attributes": True})
+        return resolved
 
     def _resolve(self, request: ResolveRequest) -> ResolvedPipeline:
         if request.unknown_fields:

@@ -35,8 +35,11 @@ case "${1:-}" in
     if alive "$DATA/temporal.pid"; then
       echo "Temporal dev server already running (pid $(cat "$DATA/temporal.pid"))"
     else
+      # TaskAgent's search attributes (taskagent/search.py), registered on every start.
+      read -r -a attributes <<<"$("$BIN/python" -c 'from taskagent.search import dev_server_flags
+print(dev_server_flags())')"
       nohup "$BIN/temporal" server start-dev --db-filename "$DATA/temporal.db" \
-        --ip 127.0.0.1 --port 7233 --ui-port 8233 --log-level warn \
+        --ip 127.0.0.1 --port 7233 --ui-port 8233 --log-level warn "${attributes[@]}" \
         >"$DATA/temporal.log" 2>&1 &
       echo $! >"$DATA/temporal.pid"
       echo "starting Temporal dev server (pid $!, database $DATA/temporal.db)"

@@ -35,7 +35,7 @@ from temporalio.testing import WorkflowEnvironment
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activities.rate_limits import RateLimiter, rate_limit_id
-from taskagent import Pipeline, Registry, StepStatus, code
+from taskagent import Pipeline, Registry, StepStatus, code, search
 from taskagent.llm.types import ModelResponse, Usage
 from taskagent.operator import AbortStep, ApprovalDecision, RetryStep, SkipStep
 from taskagent.ratelimit import RateLimits
@@ -312,6 +312,11 @@ def scenarios() -> dict[str, Scenario]:
             {},
             scripted={"judge": [cut_answer, ScriptedAnswer(content={"label": "good", "score": 8})]},
         ),
+        # -- recorded with search attributes registered: the run indexes itself, and its child
+        # pipeline carries the run tree's context ---------------------------------------------
+        "indexed_child_contact_enrichment": Scenario(
+            "contact_enrichment", {"email": "ada@example.org", "company": "Analytical Engines"}
+        ),
     }
 
 
@@ -407,6 +412,7 @@ async def environment(server: Server) -> AsyncIterator[WorkflowEnvironment]:
             data_converter=pydantic_data_converter,
             dev_server_existing_path=binary("temporal"),
             dev_server_extra_args=extra,
+            search_attributes=search.KEYS,
         )
     try:
         yield env

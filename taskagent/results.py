@@ -353,6 +353,9 @@ class ResolvedPipeline(Contract):
         default_factory=dict,
         description="The name in `schemas` of the output schema of each other step.",
     )
+    search_attributes: bool = Field(
+        False, description="The server has TaskAgent's search attributes: the run sets them."
+    )
     local_functions: list[str] = Field(
         default_factory=list, description="Functions registered as cheap: local activities."
     )

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from taskagent import search
 from taskagent.llm.gemini_provider import GeminiProvider
 from taskagent.llm.openai_provider import OpenAIProvider
 from taskagent.storage import data_converter
@@ -19,6 +20,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_local(
         data_converter=data_converter(),
         dev_server_existing_path=binary("temporal"),
+        search_attributes=search.KEYS,
     )
     try:
         yield environment

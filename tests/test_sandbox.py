@@ -44,6 +44,7 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.results",
     "taskagent.schemas",
     "taskagent.scope",
+    "taskagent.search",
     "taskagent.telemetry",
     "taskagent.telemetry.instruments",
     "taskagent.telemetry.names",

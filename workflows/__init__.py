@@ -4,9 +4,10 @@ Everything in this package runs inside Temporal's workflow sandbox, which re-imp
 run and rejects non-deterministic calls. What passes through the sandbox is listed here, imported
 first so that every workflow module shares it: third-party libraries, TaskAgent's contracts
 (spec models, results, names, errors, operator messages, the kinds registry) and its pure helpers
-(expressions, graph, JSON checks, prompts, rendering, the log scope, telemetry names), which hold
-no state, do no I/O and read no clock: the lint rule that guards this package guards them too (see
-pyproject.toml). OpenTelemetry passes through so that step spans reach the worker's provider.
+(expressions, graph, JSON checks, prompts, rendering, the log scope, telemetry, search keys),
+which hold no state, do no I/O and read no clock: the lint rule that guards this package guards
+them too (see pyproject.toml). OpenTelemetry passes through so that step spans reach the
+worker's provider.
 """
 
 from temporalio import workflow
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.results
     import taskagent.schemas
     import taskagent.scope
+    import taskagent.search
     import taskagent.spec
     import taskagent.telemetry.instruments
     import taskagent.telemetry.names  # noqa: F401

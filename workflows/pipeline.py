@@ -145,6 +145,9 @@ class PipelineWorkflow:
         if result is None:  # unreachable: both branches above set it; keeps the type checker honest
             raise ApplicationError("internal: the run has no result record", non_retryable=True)
         result.trace_id = trace
+        telemetry.indexed = resolved.search_attributes
+        if resume is None:
+            telemetry.index(result)
         pipeline_run = self._run = PipelineRun(
             resolved,
             request.input,

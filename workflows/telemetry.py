@@ -19,7 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from opentelemetry import trace
     from opentelemetry.trace import Span, StatusCode
 
-    from taskagent.results import PipelineResult, StepResult, StepStatus
+    from taskagent import search
+    from taskagent.results import PipelineResult, RunStatus, StepResult, StepStatus
     from taskagent.scope import SCOPE, LogScope
     from taskagent.telemetry import instruments
     from taskagent.telemetry.names import Attr
@@ -73,6 +74,13 @@ class RunTelemetry:
 
     def __init__(self, scope: LogScope) -> None:
         self.scope = scope
+        self.indexed = False
+        """The server has TaskAgent's search attributes (as the resolve activity found)."""
+
+    def index(self, result: PipelineResult) -> None:
+        """Set the run's search attributes from its record, if the server has them."""
+        if self.indexed:
+            workflow.upsert_search_attributes(search.updates(result))
 
     def enter(self) -> None:
         """Make this run's scope current (for the activities the run itself schedules)."""
@@ -133,8 +141,10 @@ class RunTelemetry:
             if count:
                 instruments.step_retries().add(count, {**labels, "retry": retry})
 
-    @staticmethod
-    def run_settled(current: Span, result: PipelineResult) -> None:
+    def run_settled(self, current: Span, result: PipelineResult) -> None:
+        """Label the run's span with its outcome and index a finished run."""
+        if result.status is not RunStatus.RUNNING:
+            self.index(result)
         current.set_attributes(
             {
                 Attr.STATUS: result.status.value,
