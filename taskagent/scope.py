@@ -37,14 +37,29 @@ class LogScope:
             fields["step"] = self.step
         return fields
 
+    def header(self, workflow_id: str) -> dict[str, str]:
+        """The fields for an activity header of `workflow_id`'s run, without those the activity
+        can derive (every activity's header is stored in the history: keep it short)."""
+        fields = self.fields()
+        if self.correlation_id == workflow_id:
+            del fields["correlation_id"]
+        if self.path == self._default_path():
+            del fields["path"]
+        return fields
+
     @classmethod
-    def from_fields(cls, fields: dict[str, str]) -> LogScope:
-        return cls(
+    def from_header(cls, fields: dict[str, str], workflow_id: str) -> LogScope:
+        scope = cls(
             pipeline=fields.get("pipeline", ""),
             path=fields.get("path", ""),
-            correlation_id=fields.get("correlation_id", ""),
+            correlation_id=fields.get("correlation_id", workflow_id),
             step=fields.get("step"),
         )
+        return scope if scope.path else replace(scope, path=scope._default_path())
+
+    def _default_path(self) -> str:
+        """A top-level run's path."""
+        return self.pipeline if self.step is None else f"{self.pipeline}/{self.step}"
 
 
 SCOPE: ContextVar[LogScope | None] = ContextVar("taskagent_scope", default=None)

@@ -13,6 +13,7 @@ from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
 
 from taskagent.logging import configure_logging, is_expected
+from taskagent.scope import LogScope
 
 
 @pytest.fixture
@@ -67,3 +68,12 @@ def test_an_expected_failure_is_one_line_and_a_bug_shows_no_locals(fmt, capsys, 
     text = capsys.readouterr().err
     assert "Traceback" in text and "KeyError" in text
     assert "SECRET-PROMPT" not in text  # the local variable's value
+
+
+def test_a_step_scope_travels_in_a_short_header_and_comes_back_whole():
+    top = LogScope("outer", "outer", "wf-1").for_step("think")
+    assert top.header("wf-1") == {"pipeline": "outer", "step": "think"}  # the rest is derived
+    assert LogScope.from_header(top.header("wf-1"), "wf-1") == top
+    child = LogScope("inner", "outer/child/inner", "wf-1").for_step("copy")
+    assert LogScope.from_header(child.header("wf-1/child"), "wf-1/child") == child
+    assert child.fields()["path"] == "outer/child/inner/copy"

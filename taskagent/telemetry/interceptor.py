@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadConverter
 from temporalio.worker import (
@@ -34,15 +34,16 @@ def _stamped(headers: Mapping[str, Payload]) -> Mapping[str, Payload]:
     scope = SCOPE.get()
     if scope is None:
         return headers
-    return {**headers, HEADER: PayloadConverter.default.to_payload(scope.fields())}
+    fields = scope.header(workflow.info().workflow_id)
+    return {**headers, HEADER: PayloadConverter.default.to_payload(fields)}
 
 
-def read_scope(headers: Mapping[str, Payload]) -> LogScope | None:
+def read_scope(headers: Mapping[str, Payload], workflow_id: str) -> LogScope | None:
     payload = headers.get(HEADER)
     if payload is None:
         return None
     fields = PayloadConverter.default.from_payload(payload, dict)
-    return LogScope.from_fields(fields) if isinstance(fields, dict) else None
+    return LogScope.from_header(fields, workflow_id) if isinstance(fields, dict) else None
 
 
 class _Outbound(WorkflowOutboundInterceptor):
@@ -63,7 +64,7 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
 class _ActivityInbound(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
-        scope = read_scope(input.headers)
+        scope = read_scope(input.headers, info.workflow_id or "")
         # Each activity runs in its own asyncio task: what is set here stays with this activity
         # to its end, Temporal's own "Completing activity as failed" line included.
         SCOPE.set(scope)
