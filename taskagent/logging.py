@@ -1,10 +1,11 @@
 """Structured logging for the processes outside workflows (worker, starter), in one place.
 
-Every line is structlog's, Temporal's own included, as console text or JSON. Activities' lines
-carry their step's scope (taskagent.telemetry.interceptor binds it). An expected failure (a
-Temporal failure with no bug behind it: bad input, a provider error, validation exhausted) is one
-line with its type and message; a bug's traceback is printed plainly, never with the values of
-its local variables, which hold prompts, run inputs and specs.
+Every line is structlog's, Temporal's own included, as console text or JSON. Lines written
+while a step runs, in workflow code or in its activities, carry the step's scope
+(taskagent.scope.SCOPE; taskagent.telemetry.interceptor carries it to the activities). An
+expected failure (a Temporal failure with no bug behind it: bad input, a provider error,
+validation exhausted) is one line with its type and message; a bug's traceback is printed
+plainly, never with the values of its local variables, which hold prompts, run inputs and specs.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pure and passed through the workflow sandbox: the engine sets `SCOPE` around each step (a context
 variable, so each step's asyncio task sees its own), the worker's interceptor reads it to label
-the activities the step schedules, and the activity side binds it to every log line.
+the activities the step schedules and sets it there too, and every log line carries it.
 """
 
 from __future__ import annotations

@@ -17,8 +17,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.contrib.opentelemetry import ReplaySafeMeterProvider
 
 from taskagent import Pipeline
+from taskagent.registry import Registry
 from taskagent.telemetry.setup import TelemetryError, metric_readers
-from tests.support import eventually, failed_result, running_worker, start, worker_process
+from tests.support import (
+    eventually,
+    failed_result,
+    llm_harness,
+    running_worker,
+    start,
+    worker_process,
+)
 from tests.test_crash_recovery import free_port
 from tests.test_operator import approved_after_a_worker_restart
 from tests.test_traces import tools, traced_pipeline
@@ -94,8 +102,21 @@ async def test_model_calls_tokens_cost_and_tool_calls_are_counted(env, task_queu
     assert total("taskagent_llm_tokens", direction="input", **labels) > 0
     assert total("taskagent_llm_tokens", direction="output", **labels) > 0
     assert points("taskagent_llm_cost_usd")
-    assert total("taskagent_step_retries", pipeline="outer") >= 0
     assert any(a.get("step") == "think" for a, _ in points("taskagent_step_duration_seconds"))
+
+
+async def test_a_model_calls_transient_retries_are_counted_by_step(env, task_queue):
+    reader()
+    pipeline = Pipeline("retrying", model="openai:gpt-test").agent(
+        "ask", "Answer.", retry={"max_attempts": 3, "initial_interval": 0.05}
+    )
+    labels = {"pipeline": "retrying", "step": "ask", "retry": "transient"}
+    before = total("taskagent_step_retries", **labels)
+    async with llm_harness(env, task_queue, Registry()) as h:
+        h.llm.openai.fail(503, "overloaded").fail(503, "overloaded")
+        h.llm.openai.reply_text("Back.")
+        await (await h.run(pipeline)).result()
+    assert total("taskagent_step_retries", **labels) - before == 2
 
 
 def fetch(port: int) -> str:

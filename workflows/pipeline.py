@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.engine import PipelineRun, stamp_finish
 from workflows.operator import check_payload
 from workflows.request import decode_request
-from workflows.telemetry import RunTelemetry, span, trace_id
+from workflows.telemetry import RunTelemetry, trace_id
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType, invalid_pipeline, invalid_request, non_retryable
@@ -55,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from taskagent.scope import LogScope
     from taskagent.spec import Budget
-    from taskagent.telemetry.names import Attr
 
 N = TypeVar("N", int, float)
 RESOLVE_TIMEOUT = timedelta(seconds=30)
@@ -112,15 +111,7 @@ class PipelineWorkflow:
             correlation_id=context.correlation_id or info.workflow_id,
         )
         telemetry = RunTelemetry(scope)
-        telemetry.enter()
-        attributes: dict[str, str | int | float] = {
-            Attr.PIPELINE: name,
-            Attr.PATH: scope.path,
-            Attr.CORRELATION_ID: scope.correlation_id,
-            Attr.WORKFLOW_ID: info.workflow_id,
-            Attr.RUN_ID: info.run_id,
-        }
-        with span(f"pipeline {name}", attributes) as run_span:
+        with telemetry.run() as run_span:
             try:
                 return await self._execute(request, unknown_fields, telemetry, trace_id(run_span))
             finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from temporalio import workflow
 
@@ -64,6 +64,14 @@ def validator(name: str) -> Iterator[list[str]]:
             current.set_status(StatusCode.ERROR, "; ".join(errors)[:1000])
 
 
+def _attributes(scope: LogScope) -> dict[str, str | int | float]:
+    return {
+        Attr.PIPELINE: scope.pipeline,
+        Attr.PATH: scope.path,
+        Attr.CORRELATION_ID: scope.correlation_id,
+    }
+
+
 def trace_id(current: Span) -> str | None:
     context = current.get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
@@ -82,21 +90,23 @@ class RunTelemetry:
         if self.indexed:
             workflow.upsert_search_attributes(search.updates(result))
 
-    def enter(self) -> None:
-        """Make this run's scope current (for the activities the run itself schedules)."""
+    def run(self) -> AbstractContextManager[Span]:
+        """The run's span, with its scope made current (for the activities the run itself
+        schedules, and the steps, which narrow it)."""
         SCOPE.set(self.scope)
+        info = workflow.info()
+        attributes = {
+            **_attributes(self.scope),
+            Attr.WORKFLOW_ID: info.workflow_id,
+            Attr.RUN_ID: info.run_id,
+        }
+        return span(f"pipeline {self.scope.pipeline}", attributes)
 
     @contextmanager
     def step(self, key: str, kind: str) -> Iterator[Span]:
         """The step's span and scope, current while it runs."""
         scope = self.scope.for_step(key)
-        attributes: dict[str, str | int | float] = {
-            Attr.PIPELINE: scope.pipeline,
-            Attr.STEP: key,
-            Attr.KIND: kind,
-            Attr.PATH: scope.path,
-            Attr.CORRELATION_ID: scope.correlation_id,
-        }
+        attributes = {**_attributes(scope), Attr.STEP: key, Attr.KIND: kind}
         token = SCOPE.set(scope)
         try:
             with span(f"step {key}", attributes) as current:

@@ -144,7 +144,6 @@ class Metrics:
 
     runtime: Runtime
     exporter: MetricsExporter
-    provider: MeterProvider
     endpoint: str | None
     """Where Prometheus scrapes, if it does."""
 
@@ -196,4 +195,4 @@ def configure_metrics(service_name: str, environ: Mapping[str, str] = os.environ
     metrics.set_meter_provider(ReplaySafeMeterProvider(provider))
     buffer = MetricBuffer(BUFFER_SIZE, MetricBufferDurationFormat.SECONDS)
     runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
-    return Metrics(runtime, MetricsExporter(buffer, provider), provider, endpoint)
+    return Metrics(runtime, MetricsExporter(buffer, provider), endpoint)
