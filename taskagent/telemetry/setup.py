@@ -14,36 +14,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from opentelemetry import metrics, trace
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    MetricExporter,
-    MetricReader,
-    PeriodicExportingMetricReader,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
-from prometheus_client import start_http_server
-from temporalio.contrib.opentelemetry import (
-    MetricsExporter,
-    OpenTelemetryPlugin,
-    ReplaySafeMeterProvider,
-    ReplaySafeTracerProvider,
-    create_tracer_provider,
-)
-from temporalio.runtime import (
-    MetricBuffer,
-    MetricBufferDurationFormat,
-    Runtime,
-    TelemetryConfig,
-)
+if TYPE_CHECKING:  # the exporters load only when the environment asks for them (start-up time)
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from temporalio.contrib.opentelemetry import (
+        MetricsExporter,
+        OpenTelemetryPlugin,
+        ReplaySafeTracerProvider,
+    )
+    from temporalio.runtime import Runtime
 
 BUFFER_SIZE = 10_000
 
@@ -75,6 +57,8 @@ def _otlp_endpoint(signal: str, environ: Mapping[str, str]) -> str:
 
 
 def _resource(service_name: str, environ: Mapping[str, str]) -> Resource:
+    from opentelemetry.sdk.resources import Resource
+
     return Resource.create({"service.name": environ.get("OTEL_SERVICE_NAME") or service_name})
 
 
@@ -90,6 +74,8 @@ def span_exporters(environ: Mapping[str, str] = os.environ) -> list[SpanExporter
         if name == "none":
             continue
         if name == "console":
+            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
             exporters.append(ConsoleSpanExporter())
         elif name == "otlp":
             if _protocol("TRACES", environ) == "grpc":
@@ -114,6 +100,14 @@ def tracer_provider(
 ) -> ReplaySafeTracerProvider:
     """Temporal's replay-safe provider (deterministic ids in workflows, no span ended twice),
     set as the process's global provider, exporting to `exporters`."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SimpleSpanProcessor,
+    )
+    from temporalio.contrib.opentelemetry import create_tracer_provider
+
     provider = create_tracer_provider(resource=_resource(service_name, os.environ))
     for exporter in exporters:
         processor = (
@@ -133,6 +127,8 @@ def configure_tracing(
     exporters = span_exporters(environ)
     if not exporters:
         return []
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
+
     tracer_provider(service_name, exporters)
     return [OpenTelemetryPlugin()]
 
@@ -160,6 +156,8 @@ def metric_readers(
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise TelemetryError(f"TASKAGENT_METRICS_PORT={port_text!r} is not a port number")
         port = int(port_text)
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
         readers.append(PrometheusMetricReader())
     named = _env("OTEL_METRICS_EXPORTER", environ)
     if _otlp_endpoint("METRICS", environ) and named in ("", "otlp"):
@@ -173,6 +171,8 @@ def metric_readers(
             )
 
             exporter = HttpMetricExporter()
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
         readers.append(PeriodicExportingMetricReader(exporter))
     return readers, port
 
@@ -183,6 +183,17 @@ def configure_metrics(service_name: str, environ: Mapping[str, str] = os.environ
     readers, port = metric_readers(environ)
     if not readers:
         return None
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from prometheus_client import start_http_server
+    from temporalio.contrib.opentelemetry import MetricsExporter, ReplaySafeMeterProvider
+    from temporalio.runtime import (
+        MetricBuffer,
+        MetricBufferDurationFormat,
+        Runtime,
+        TelemetryConfig,
+    )
+
     provider = MeterProvider(metric_readers=readers, resource=_resource(service_name, environ))
     endpoint = None
     if port is not None:
