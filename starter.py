@@ -2,6 +2,7 @@
 
 python starter.py run company_research --input '{"company": "Acme"}'
 python starter.py run --file pipelines/ticket_triage.yaml --input-file ticket.json
+python starter.py watch <workflow-id>
 python starter.py validate pipelines/ticket_triage.yaml
 python starter.py list
 python starter.py status <workflow-id>
@@ -18,13 +19,12 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
 from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
@@ -36,11 +36,15 @@ from temporalio.client import (
     WorkflowHistory,
     WorkflowUpdateFailedError,
 )
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError
 
+from taskagent import runs
 from taskagent.errors import ErrorType
-from taskagent.names import FULL_PROGRESS_QUERY, PIPELINE_WORKFLOW, PROGRESS_QUERY
+from taskagent.event_view import EventView
+from taskagent.events import TOPICS, RunEvent
+from taskagent.names import FULL_PROGRESS_QUERY, PROGRESS_QUERY
 from taskagent.operator import (
     ABORT_STEP,
     DECIDE_APPROVAL,
@@ -53,8 +57,8 @@ from taskagent.operator import (
     SkipStep,
 )
 from taskagent.registry import Registry, RegistryError
-from taskagent.render import ICONS, progress_line, static_details, static_summary
-from taskagent.results import PipelineResult, PipelineRunRequest, RunProgress
+from taskagent.render import ICONS, progress_line
+from taskagent.results import PipelineResult, RunProgress, carried_result
 from taskagent.serialization import (
     SpecFileError,
     load_spec_file,
@@ -64,8 +68,7 @@ from taskagent.serialization import (
     spec_to_yaml,
 )
 from taskagent.settings import Settings
-from taskagent.spec import PipelineSpec
-from taskagent.validation import SpecError, check_input, validate_pipeline
+from taskagent.validation import SpecError, validate_pipeline
 from worker import build_registry, connect
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -107,16 +110,15 @@ def load_registry(settings: Settings) -> Registry:
         raise UsageError(f"the pipeline registry is invalid:\n{error}") from None
 
 
-def resolve_target(args: argparse.Namespace, registry: Registry) -> tuple[Any, PipelineSpec | None]:
-    """What to send as `pipeline` (a name or a validated inline spec), and the spec if known."""
+def target(args: argparse.Namespace, registry: Registry) -> str | dict[str, Any]:
+    """The pipeline to run: a name, or the spec of `--file` (checked here, before anything
+    connects, so that its problems are told at once)."""
     if args.file:
         spec = validate_pipeline(load_spec_file(Path(args.file)), registry)
-        return spec.model_dump(mode="json", exclude_defaults=True), spec
+        return spec.model_dump(mode="json", exclude_defaults=True)
     if not args.pipeline:
         raise UsageError("name a registered pipeline or give --file SPEC")
-    if args.pipeline in registry.pipeline_names():
-        return args.pipeline, registry.get_pipeline(args.pipeline)
-    return args.pipeline, None  # maybe only the worker knows it: it will say if not
+    return str(args.pipeline)  # maybe only the worker knows it: it will say if not
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -164,74 +166,81 @@ def print_result(result: PipelineResult, as_json: bool, show_steps: bool = False
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     registry = load_registry(settings)
     data = read_input(args)
-    pipeline, spec = resolve_target(args, registry)
-    if spec is not None:
-        problems = check_input(spec, data)
-        if problems:
-            raise SpecError(spec.name, problems)
+    pipeline = target(args, registry)
     client = await connect(settings)
-    workflow_id = args.id or f"{spec.name if spec else args.pipeline}-{uuid.uuid4().hex[:8]}"
-    handle = await client.start_workflow(
-        PIPELINE_WORKFLOW,
-        PipelineRunRequest(pipeline=pipeline, input=data),
-        id=workflow_id,
-        task_queue=settings.task_queue,
-        result_type=PipelineResult,
-        static_summary=static_summary(spec) if spec else f"pipeline {args.pipeline}",
-        static_details=static_details(spec) if spec else None,
+    handle = await runs.start_run(
+        client,
+        settings.task_queue,
+        registry,
+        pipeline,
+        data,
+        workflow_id=args.id,
+        stream=not args.no_stream,
     )
     url = settings.run_url(handle.id, handle.result_run_id)
     err.print(f"started [bold]{handle.id}[/bold] — Web UI: {url}", soft_wrap=True)
     if args.no_follow:
         out.print(handle.id)
         return EXIT_OK
-    code = await follow(handle, args.json, args.show_steps)
+    code = await follow(client, handle, args)
     err.print(f"Web UI: {url}", soft_wrap=True)
     return code
 
 
+async def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Follow a run (running or ended) through its event stream, then print its result."""
+    client = await connect(settings)
+    handle = client.get_workflow_handle(args.workflow_id, result_type=PipelineResult)
+    description = await handle.describe()
+    status = description.status.name if description.status else "?"
+    err.print(
+        f"watching [bold]{handle.id}[/bold] ({status})"
+        f" — Web UI: {settings.run_url(handle.id, description.run_id)}",
+        soft_wrap=True,
+    )
+    return await follow(client, handle, args)
+
+
+POLL_COOLDOWN = timedelta(milliseconds=200)
+
+
 async def follow(
-    handle: WorkflowHandle[Any, PipelineResult], as_json: bool, show_steps: bool = False
+    client: Client, handle: WorkflowHandle[Any, PipelineResult], args: argparse.Namespace
 ) -> int:
-    """Show live progress until the run ends; print the result; the exit code."""
-    outcome = asyncio.ensure_future(handle.result())
-    live = Live(console=err, transient=True, auto_refresh=False) if err.is_terminal else None
-    last = ""
+    """Show the run's events as they come (`--events`: as JSON lines on stdout) until the run
+    ends and its stream is read; print the result; the exit code."""
+    view = EventView(err, handle.id)
+    stream = WorkflowStreamClient.create(client, handle.id)
+    start = getattr(args, "from_offset", 0)
+    items = stream.subscribe(TOPICS, start, result_type=RunEvent, poll_cooldown=POLL_COOLDOWN)
     try:
-        if live:
-            live.start()
-        while not outcome.done():
-            try:
-                progress = await handle.query(PROGRESS_QUERY, result_type=RunProgress)
-            except RPCError:
-                progress = None
-            if progress and progress.steps:
-                if live:
-                    live.update(progress_table(progress), refresh=True)
-                elif progress_line(progress) != last:
-                    last = progress_line(progress)
-                    err.print(f"  {progress.pipeline}: {last}")
-            await asyncio.wait({outcome}, timeout=0.5)
+        async for item in items:
+            if args.events:
+                line = item.data.model_dump_json(exclude_none=True, by_alias=True)
+                sys.stdout.write(f'{{"offset":{item.offset},{line[1:]}\n')
+                sys.stdout.flush()
+            else:
+                view.show(item.data)
     finally:
-        if live:
-            live.stop()
+        view.close()
     try:
-        result = outcome.result()
+        result = await handle.result()
     except WorkflowFailureError as failure:
-        return report_failure(failure, as_json, show_steps)
-    print_result(result, as_json, show_steps)
+        return report_failure(failure, args.json or args.events, args.show_steps, args.events)
+    if not args.events:
+        print_result(result, args.json, args.show_steps)
     return EXIT_OK
 
 
-def report_failure(failure: WorkflowFailureError, as_json: bool, show_steps: bool = False) -> int:
+def report_failure(
+    failure: WorkflowFailureError, as_json: bool, show_steps: bool = False, quiet: bool = False
+) -> int:
+    """Print a failed run's result (unless `quiet`) and its error; the exit code."""
     cause = failure.cause
-    if (
-        isinstance(cause, ApplicationError)
-        and cause.type == ErrorType.PIPELINE_FAILED
-        and cause.details
-    ):
-        result = PipelineResult.model_validate(cause.details[0])
-        print_result(result, as_json, show_steps)
+    result = carried_result(failure.cause)
+    if result is not None and isinstance(cause, ApplicationError):
+        if not quiet:
+            print_result(result, as_json, show_steps)
         err.print(f"[red]FAILED[/red] {cause.message}")
         return EXIT_FAILED
     if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PIPELINE:
@@ -323,6 +332,25 @@ async def cmd_operate(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_INVALID
     out.print(f"{reply.step}: {reply.action} — {reply.message}")
+    return EXIT_OK
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the HTTP API (taskagent/service.py) until interrupted."""
+    import uvicorn
+
+    from taskagent.service import create_app
+
+    registry = load_registry(settings)
+    client = await connect(settings)
+    app = create_app(client, settings, registry)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+    err.print(
+        f"serving on http://{args.host}:{args.port} (task queue {settings.task_queue}): "
+        "POST /runs, GET /runs/<id>, GET /runs/<id>/events",
+        soft_wrap=True,
+    )
+    await uvicorn.Server(config).serve()
     return EXIT_OK
 
 
@@ -428,6 +456,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-follow", action="store_true", help="print the workflow id and exit")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--show-steps", action="store_true", help="print every step's output")
+    run.add_argument(
+        "--no-stream", action="store_true", help="do not publish the models' answers as they come"
+    )
+    run.add_argument("--events", action="store_true", help="print the events as JSON lines")
+
+    watch = commands.add_parser("watch", help="follow a run's events, then print its result")
+    watch.add_argument("workflow_id")
+    watch.add_argument("--from", dest="from_offset", type=int, default=0, help="event offset")
+    watch.add_argument("--json", action="store_true", help="print the result as JSON")
+    watch.add_argument("--show-steps", action="store_true", help="print every step's output")
+    watch.add_argument("--events", action="store_true", help="print the events as JSON lines")
 
     validate = commands.add_parser("validate", help="check a spec file without running it")
     validate.add_argument("file")
@@ -472,6 +511,12 @@ def parser() -> argparse.ArgumentParser:
     rerun.add_argument("--from", dest="step", required=True, help="the step to run again")
     rerun.add_argument("--reason", default="")
 
+    serve = commands.add_parser(
+        "serve", help="serve the HTTP API: start runs, read their status, stream their events"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+
     record = commands.add_parser("record", help="save a run's history for replay tests")
     record.add_argument("workflow_id")
     record.add_argument("--out", help="file (default: tests/histories/<workflow-id>.json)")
@@ -481,6 +526,8 @@ def parser() -> argparse.ArgumentParser:
 Command = Callable[[argparse.Namespace, Settings], int | Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {
     "run": cmd_run,
+    "watch": cmd_watch,
+    "serve": cmd_serve,
     "validate": cmd_validate,
     "list": cmd_list,
     "export": cmd_export,

@@ -29,6 +29,7 @@ import activities
 import taskagent
 import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
+from activities.deltas import DeltaStreams
 from activities.notices import StepNotices
 from activities.rate_limits import RateLimiter
 from activities.search_attributes import SearchAttributeCheck
@@ -109,7 +110,11 @@ def build_worker(
     )
     limiter = RateLimiter(client, task_queue, providers.models.rate_limits())
     llm = LlmActivities(
-        providers, prices or PriceTable(), limiter=limiter, notices=StepNotices(client)
+        providers,
+        prices or PriceTable(),
+        limiter=limiter,
+        notices=StepNotices(client),
+        deltas=DeltaStreams(client),
     )
     tools = ToolActivities(registry.tools)
     return Worker(

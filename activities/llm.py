@@ -10,6 +10,7 @@ from opentelemetry.trace import Span, SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.deltas import DeltaStreams
 from activities.heartbeat import with_heartbeats
 from activities.notices import StepNotices
 from activities.rate_limits import NOTICE_AFTER, RateLimiter
@@ -17,7 +18,7 @@ from taskagent.errors import ErrorType, non_retryable
 from taskagent.llm.factory import ProviderFactory, parse_model
 from taskagent.llm.pricing import PriceTable
 from taskagent.llm.prompts import with_output_section
-from taskagent.llm.types import ModelResponse, ProviderError
+from taskagent.llm.types import DeltaSink, ModelResponse, ProviderError
 from taskagent.names import LLM_CALL_ACTIVITY
 from taskagent.results import ModelCallRequest, ModelCallResult
 from taskagent.telemetry import metrics
@@ -37,12 +38,14 @@ class LlmActivities:
         heartbeat_every: float = 1.0,
         limiter: RateLimiter | None = None,
         notices: StepNotices | None = None,
+        deltas: DeltaStreams | None = None,
     ) -> None:
         self._factory = factory
         self._prices = prices
         self._heartbeat_every = heartbeat_every
         self._limiter = limiter
         self._notices = notices
+        self._deltas = deltas
 
     @activity.defn(name=LLM_CALL_ACTIVITY)
     async def call(self, request: ModelCallRequest) -> ModelCallResult:
@@ -51,9 +54,14 @@ class LlmActivities:
         with tracer.start_as_current_span(
             f"chat {model_ref}", kind=SpanKind.CLIENT, attributes=attributes
         ) as span:
-            return await self._call(request, span)
+            if self._deltas is None:
+                return await self._call(request, span, None)
+            async with self._deltas.open(request.step_id, request.stream) as on_delta:
+                return await self._call(request, span, on_delta)
 
-    async def _call(self, request: ModelCallRequest, span: Span) -> ModelCallResult:
+    async def _call(
+        self, request: ModelCallRequest, span: Span, on_delta: DeltaSink | None
+    ) -> ModelCallResult:
         attempt = activity.info().attempt
         model_ref = request.request.model
         try:
@@ -69,7 +77,7 @@ class LlmActivities:
         async def send() -> ModelResponse:
             return await breaker.guard(
                 lambda: with_heartbeats(
-                    provider.complete(with_output_section(request.request), model),
+                    provider.complete(with_output_section(request.request), model, on_delta),
                     self._heartbeat_every,
                     f"waiting for {model_ref}",
                 )

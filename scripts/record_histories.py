@@ -30,12 +30,14 @@ from typing import Any, Literal
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activities.rate_limits import RateLimiter, rate_limit_id
 from taskagent import Pipeline, Registry, StepStatus, code, search
+from taskagent.events import TOPICS
 from taskagent.llm.types import ModelResponse, Usage
 from taskagent.operator import AbortStep, ApprovalDecision, RetryStep, SkipStep
 from taskagent.ratelimit import RateLimits
@@ -84,6 +86,8 @@ class Scenario:
     execution_timeout: timedelta = timedelta(seconds=60)
     scripted: dict[str, list[ScriptedAnswer | Responder]] = field(default_factory=dict)
     """What `scripted:<name>` answers, in order."""
+    stream: bool = False
+    """The run publishes its models' answers as they come (token deltas, by signal)."""
 
     def files(self, name: str) -> list[Path]:
         if self.continues_as_new:
@@ -92,6 +96,13 @@ class Scenario:
 
 
 # -- what happens while a run is open ----------------------------------------------------------
+async def subscribe(handle: WorkflowHandle[Any, Any]) -> None:
+    """Follow the run's event stream to its end, as `starter.py run` does (polls by update)."""
+    stream = WorkflowStreamClient.create(handle._client, handle.id)
+    async for _ in stream.subscribe(TOPICS, poll_cooldown=timedelta(milliseconds=50)):
+        pass
+
+
 async def retry_when_paused(handle: WorkflowHandle[Any, Any]) -> None:
     await wait_until_waiting(handle, "fragile")
     await handle.execute_update("retry_step", RetryStep(step="fragile", by="recorder"))
@@ -195,6 +206,20 @@ def scenarios() -> dict[str, Scenario]:
             "document_assistant",
             {"request": "Summarise this", "document": "Text."},
         ),
+        "streamed_validation_retry": Scenario(
+            Pipeline("streamed").agent(
+                "judge", "Judge the text.", output_schema=VERDICT, model="scripted:judge"
+            ),
+            {},
+            subscribe,
+            stream=True,
+            scripted={
+                "judge": [
+                    ScriptedAnswer(content={"label": "great", "score": 3}),
+                    ScriptedAnswer(content={"label": "good", "score": 4}),
+                ]
+            },
+        ),
         "agent_validation_retry": Scenario(
             Pipeline("validation_retry").agent(
                 "judge", "Judge the text.", output_schema=VERDICT, model="scripted:judge"
@@ -227,6 +252,14 @@ def scenarios() -> dict[str, Scenario]:
             {},
         ),
         # -- durability: continue-as-new, cancellation, deadlines, operators, large payloads --
+        "streamed_continue_as_new": Scenario(
+            ledger_chain(),
+            {},
+            subscribe,
+            server="short_history",
+            continues_as_new=True,
+            stream=True,
+        ),
         "continue_as_new": Scenario(
             ledger_chain(), {}, server="short_history", continues_as_new=True
         ),
@@ -376,6 +409,7 @@ async def record(
         scenario.data,
         workflow_id=name,
         execution_timeout=scenario.execution_timeout,
+        stream=scenario.stream,
     )
     if scenario.interact is not None:
         await scenario.interact(handle)

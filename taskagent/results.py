@@ -11,7 +11,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.contrib.workflow_streams import WorkflowStreamState
+from temporalio.exceptions import ApplicationError
 
+from taskagent.errors import ErrorType
+from taskagent.events import DeltaTag
 from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolSpec
 from taskagent.spec import Budget, PipelineSpec, RetrySpec
 
@@ -301,6 +305,11 @@ class PipelineRunRequest(Contract):
         description="Set by a parent run for its child; a top-level run may set its own "
         "correlation_id to tie its logs and traces to a request of the caller's.",
     )
+    stream: bool = Field(
+        False,
+        description="Publish the models' answers on the run's event stream as they arrive "
+        "(token deltas); the run's other events are always published.",
+    )
 
 
 class ResumeState(Contract):
@@ -309,6 +318,9 @@ class ResumeState(Contract):
     resolved: ResolvedPipeline
     result: PipelineResult
     deselected: dict[str, str] = Field(default_factory=dict)
+    stream: WorkflowStreamState | None = Field(
+        None, description="The event stream's latest events, carried into the continuation."
+    )
 
 
 class ResolveRequest(Contract):
@@ -386,6 +398,9 @@ class ModelCallRequest(Contract):
 
     request: ModelRequest
     step_id: str
+    stream: DeltaTag | None = Field(
+        None, description="Set when the run streams: the answer's text is published as it comes."
+    )
 
 
 class ModelCallResult(ActivityResult):
@@ -450,3 +465,15 @@ class ToolCallResult(ActivityResult):
 
 
 PipelineRunRequest.model_rebuild()
+
+
+def carried_result(cause: BaseException | None) -> PipelineResult | None:
+    """The PipelineResult that a failed run carries in its PipelineFailed error (the cause of a
+    child workflow's or a client's failure), if any."""
+    if (
+        isinstance(cause, ApplicationError)
+        and cause.type == ErrorType.PIPELINE_FAILED
+        and cause.details
+    ):
+        return PipelineResult.model_validate(cause.details[0])
+    return None

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from taskagent.llm.offline import OfflineProvider
+from taskagent.llm.offline import OfflineProvider, stream_text
 from taskagent.llm.refs import SCRIPTED
-from taskagent.llm.types import ModelRequest, ModelResponse, ToolCall
+from taskagent.llm.types import DeltaSink, ModelRequest, ModelResponse, ToolCall
 from taskagent.llm.usage import estimate_usage
 
 __all__ = ["ScriptedAnswer", "ScriptedCall", "ScriptedProvider"]
@@ -75,16 +75,22 @@ class ScriptedProvider:
     async def aclose(self) -> None:
         """Nothing to close: present so that every provider can be closed alike."""
 
-    async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
+    async def complete(
+        self, request: ModelRequest, model: str, on_delta: DeltaSink | None = None
+    ) -> ModelResponse:
         self.requests[model].append(request)
         queue = self._queues.get(model)
         if not queue:
-            return await self._offline.complete(request, model)
+            return await self._offline.complete(request, model, on_delta)
         answer = queue.popleft()
         if isinstance(answer, ScriptedAnswer):
-            return _response(request, answer, turn=len(self.requests[model]))
-        response = answer(request)
-        return await response if isinstance(response, Awaitable) else response
+            response = _response(request, answer, turn=len(self.requests[model]))
+        else:
+            made = answer(request)
+            response = await made if isinstance(made, Awaitable) else made
+        if on_delta is not None:
+            stream_text(response.content, on_delta)
+        return response
 
 
 def _response(request: ModelRequest, answer: ScriptedAnswer, *, turn: int) -> ModelResponse:

@@ -11,11 +11,17 @@
 Each format has its own queue of scripted answers, played in order, and records the JSON body,
 path and headers of every request it receives. A request with nothing left in its queue gets a
 500 whose message says so, so that a test that calls more often than it scripted fails loudly.
+
+A streaming request (OpenAI `"stream": true`, Gemini `:streamGenerateContent?alt=sse`) gets the
+same scripted answer as Server-Sent Events, cut into chunks as the real servers cut them: text
+word by word, tool-call arguments in pieces, the usage where each server puts it (see
+`OpenAIScript.stream_usage`), then `data: [DONE]` for OpenAI.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections import deque
@@ -41,6 +47,8 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
     """Default: application/json for data, text/plain for a string body."""
+    stream_error: dict[str, Any] | None = None
+    """Streamed: this error event follows the first half of the answer's chunks."""
 
 
 class _Script:
@@ -138,6 +146,12 @@ class OpenAIScript(_Script):
     format_with_tools = True
     """Whether it takes `response_format` beside `tools`."""
     rejection: tuple[int, str] = (500, LLAMA_CPP_PYTHON_REJECTION)
+    stream_usage: str | None = "option"
+    """Where a streamed answer's usage goes: `option` (OpenAI, vLLM: a last chunk with no
+    choices, when `stream_options.include_usage` asks), `last_chunk` (llama.cpp, Ollama: in the
+    chunk that finishes), None (never)."""
+    rejects_stream_options = False
+    """Answer 400 to `stream_options`, as some older servers do."""
 
     def like_llama_cpp_python(self) -> Self:
         """Behave like llama-cpp-python's server: `json_object` (with a schema) or nothing."""
@@ -145,6 +159,9 @@ class OpenAIScript(_Script):
         return self
 
     def _rejection(self, body: Any) -> Scripted | None:
+        if self.rejects_stream_options and "stream_options" in body:
+            message = "Unrecognized request argument supplied: stream_options"
+            return Scripted(400, self._error_body(400, message, None))
         kind = (body.get("response_format") or {}).get("type")
         if kind is None:
             return None
@@ -177,6 +194,43 @@ class OpenAIScript(_Script):
         """Queue an answer whose `choices[0].message` is given as is (odd shapes included);
         `usage=None` leaves the usage out, as some local servers do."""
         return self.reply_raw(self._completion(message, model, usage, finish_reason))
+
+    def reply_stream_error(self, text: str, message: str, *, code: int | str = 500) -> Self:
+        """Queue a streamed answer that breaks off with an error event after half its text."""
+        self.reply_text(text)
+        self._queue[-1].stream_error = {"message": message, "type": "server_error", "code": code}
+        return self
+
+    def chunks(self, body: dict[str, Any], request: dict[str, Any]) -> list[dict[str, Any]]:
+        """A completion body as the chunks of a streamed answer."""
+        base = {k: body[k] for k in ("id", "created", "model") if k in body}
+        base["object"] = "chat.completion.chunk"
+        choice = body["choices"][0]
+        message = choice["message"]
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        out = [chunk({"role": "assistant", "content": ""})]
+        out += [chunk({"content": piece}) for piece in _words(message.get("content"))]
+        if message.get("refusal"):
+            out.append(chunk({"refusal": message["refusal"]}))
+        for index, call in enumerate(message.get("tool_calls") or []):
+            function = call["function"]
+            head = {"index": index, "id": call["id"], "type": "function"}
+            out.append(chunk({"tool_calls": [{**head, "function": {"name": function["name"]}}]}))
+            arguments = function["arguments"]
+            for start in range(0, len(arguments), 8):
+                piece = {"arguments": arguments[start : start + 8]}
+                out.append(chunk({"tool_calls": [{"index": index, "function": piece}]}))
+        out.append(chunk({}, choice["finish_reason"]))
+        usage = body.get("usage")
+        if usage is not None and self.stream_usage == "last_chunk":
+            out[-1]["usage"] = usage
+        asked = (request.get("stream_options") or {}).get("include_usage")
+        if usage is not None and self.stream_usage == "option" and asked:
+            out.append({**base, "choices": [], "usage": usage})
+        return out
 
     def reply_refusal(self, refusal: str, **kwargs: Any) -> Self:
         """Queue a structured-output refusal: `content` null, `refusal` set."""
@@ -324,6 +378,36 @@ class GeminiScript(_Script):
             }
         return self.reply_raw(body)
 
+    @staticmethod
+    def chunks(body: dict[str, Any], request: dict[str, Any]) -> list[dict[str, Any]]:
+        """An answer as `streamGenerateContent` sends it: text parts word by word, other parts
+        whole, the prompt's token count in every chunk and the whole usage in the last."""
+        candidates = body.get("candidates")
+        if not candidates:
+            return [body]
+        candidate = candidates[0]
+        pieces: list[dict[str, Any]] = []
+        for part in candidate["content"]["parts"]:
+            if "text" in part:
+                pieces += [{**part, "text": piece} for piece in _words(part["text"])]
+            else:
+                pieces.append(part)
+        usage = body.get("usageMetadata")
+        so_far = {k: usage[k] for k in ("promptTokenCount",) if k in usage} if usage else None
+        out = []
+        for piece in pieces or [{"text": ""}]:
+            chunk: dict[str, Any] = {
+                "candidates": [{"content": {"role": "model", "parts": [piece]}, "index": 0}],
+                "modelVersion": body.get("modelVersion"),
+            }
+            if so_far is not None:
+                chunk["usageMetadata"] = so_far
+            out.append(chunk)
+        out[-1]["candidates"][0]["finishReason"] = candidate.get("finishReason")
+        if usage is not None:
+            out[-1]["usageMetadata"] = usage
+        return out
+
     def _error_body(self, status: int, message: str, code: str | None) -> Any:
         state = code or _GEMINI_STATUS.get(status, "UNKNOWN")
         return {"error": {"code": status, "message": message, "status": state}}
@@ -355,6 +439,7 @@ class FakeLLM:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1beta/models/{model}:generateContent", self._gemini)
+        app.router.add_post("/v1beta/models/{model}:streamGenerateContent", self._gemini_stream)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -368,15 +453,27 @@ class FakeLLM:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _openai(self, request: web.Request) -> web.Response:
-        return await self._answer(self.openai, request)
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        scripted = self.openai._record(request, body)
+        if body.get("stream") and scripted.status == 200 and isinstance(scripted.body, dict):
+            chunks = self.openai.chunks(scripted.body, body)
+            return await _events(request, chunks, scripted.stream_error, done=True)
+        return self._answer(scripted)
 
-    async def _gemini(self, request: web.Request) -> web.Response:
-        return await self._answer(self.gemini, request)
+    async def _gemini(self, request: web.Request) -> web.StreamResponse:
+        return self._answer(self.gemini._record(request, await request.json()))
+
+    async def _gemini_stream(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        scripted = self.gemini._record(request, body)
+        if scripted.status == 200 and isinstance(scripted.body, dict):
+            chunks = self.gemini.chunks(scripted.body, body)
+            return await _events(request, chunks, scripted.stream_error, done=False)
+        return self._answer(scripted)
 
     @staticmethod
-    async def _answer(script: _Script, request: web.Request) -> web.Response:
-        scripted = script._record(request, await request.json())
+    def _answer(scripted: Scripted) -> web.Response:
         body = scripted.body if isinstance(scripted.body, str) else json.dumps(scripted.body)
         content_type = scripted.content_type or (
             "text/plain" if isinstance(scripted.body, str) else "application/json"
@@ -387,3 +484,28 @@ class FakeLLM:
             content_type=content_type,
             headers=scripted.headers,
         )
+
+
+def _words(text: str | None) -> list[str]:
+    """Text cut as a tokenizer would stream it, roughly: word by word, spaces kept."""
+    return re.findall(r"\S+\s*|\s+", text or "")
+
+
+async def _events(
+    request: web.Request,
+    chunks: list[dict[str, Any]],
+    error: dict[str, Any] | None,
+    *,
+    done: bool,
+) -> web.StreamResponse:
+    """Send chunks as Server-Sent Events, one write each, as a streaming server does."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    if error is not None:
+        chunks = [*chunks[: len(chunks) // 2], {"error": error}]
+    for chunk in chunks:
+        await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+    if done and error is None:
+        await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response

@@ -138,6 +138,7 @@ async def start(
     data: dict[str, Any] | None = None,
     workflow_id: str | None = None,
     execution_timeout: timedelta = timedelta(seconds=60),
+    stream: bool = False,
 ) -> WorkflowHandle[Any, PipelineResult]:
     if hasattr(pipeline, "build"):
         pipeline = pipeline.build()
@@ -145,7 +146,7 @@ async def start(
         pipeline = pipeline.model_dump(mode="json", exclude_defaults=True)
     return await client.start_workflow(
         PIPELINE_WORKFLOW,
-        PipelineRunRequest(pipeline=pipeline, input=data or {}),
+        PipelineRunRequest(pipeline=pipeline, input=data or {}, stream=stream),
         id=workflow_id or unique("wf"),
         task_queue=task_queue,
         result_type=PipelineResult,
@@ -206,9 +207,9 @@ class Harness:
     providers: ProviderFactory
 
     async def run(
-        self, pipeline: Pipeline, data: dict[str, Any] | None = None
+        self, pipeline: Pipeline, data: dict[str, Any] | None = None, *, stream: bool = False
     ) -> WorkflowHandle[Any, PipelineResult]:
-        return await start(self.env.client, self.task_queue, pipeline, data)
+        return await start(self.env.client, self.task_queue, pipeline, data, stream=stream)
 
 
 @asynccontextmanager

@@ -208,6 +208,16 @@ async def test_worker_and_starter_end_to_end(env):
         assert result.output["reply"]["team"] == "billing"
         assert result.output["paged"] == "COMPLETED"
         assert f"/workflows/{queue}-run/" in run.stderr
+        # Followed through the run's event stream: steps as they start and settle.
+        assert "ticket_triage started" in run.stderr and "✓ classify" in run.stderr
+        assert "↷ technical: not selected by switch 'route'" in run.stderr
+
+        watched = starter("watch", f"{queue}-run", "--events", extra_env=settings)
+        assert watched.returncode == 0, watched.stderr
+        events = [json.loads(line) for line in watched.stdout.splitlines()]
+        assert [e["offset"] for e in events] == list(range(len(events)))
+        assert events[0]["kind"] == "run_started" and events[-1]["kind"] == "run_completed"
+        assert {"step_started", "step_completed", "step_skipped"} <= {e["kind"] for e in events}
 
         status = starter("status", f"{queue}-run", "--json", extra_env=settings)
         assert status.returncode == 0, status.stderr

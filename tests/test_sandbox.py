@@ -24,6 +24,7 @@ from tests.support import ROOT, probes, running_worker, start
 PASSED_THROUGH_TASKAGENT = {
     "taskagent",
     "taskagent.errors",
+    "taskagent.events",
     "taskagent.expressions",
     "taskagent.graph",
     "taskagent.kinds",

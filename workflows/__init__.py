@@ -3,10 +3,10 @@
 Everything in this package runs inside Temporal's workflow sandbox, which re-imports it for every
 run and rejects non-deterministic calls. What passes through the sandbox is listed here, imported
 first so that every workflow module shares it: third-party libraries, TaskAgent's contracts
-(spec models, results, names, errors, operator messages, the kinds registry) and its pure helpers
-(expressions, graph, JSON checks, prompts, rendering, the log scope, telemetry, search keys),
-which hold no state, do no I/O and read no clock: the lint rule that guards this package guards
-them too (see pyproject.toml). OpenTelemetry passes through so that step spans reach the
+(spec models, results, events, names, errors, operator messages, the kinds registry) and its pure
+helpers (expressions, graph, JSON checks, prompts, rendering, the log scope, telemetry, search
+keys), which hold no state, do no I/O and read no clock: the lint rule that guards this package
+guards them too (see pyproject.toml). OpenTelemetry passes through so that step spans reach the
 worker's provider.
 """
 
@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     import opentelemetry.trace  # noqa: F401
 
     import taskagent.errors
+    import taskagent.events
     import taskagent.expressions
     import taskagent.graph
     import taskagent.kinds

@@ -19,6 +19,7 @@ from typing import Any
 from temporalio import workflow
 
 from workflows.board import Board
+from workflows.events import RunEvents
 from workflows.executors import executor
 from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_final
 from workflows.operator import OperatorDesk
@@ -54,10 +55,12 @@ class PipelineRun:
         result: PipelineResult,
         publish: Callable[[str], None],
         telemetry: RunTelemetry,
+        events: RunEvents,
         deselected: dict[str, str] | None = None,
     ) -> None:
         self.resolved = resolved
         self.telemetry = telemetry
+        self.events = events
         spec = self.spec = resolved.spec
         self.input = pipeline_input
         self.result = result
@@ -370,6 +373,7 @@ class PipelineRun:
             scoped["status"] = status.value
             scoped["output"] = record.output
         self.board.moved(record, before)
+        self.events.step_moved(record, before, self.desk.asked.get(record.id))
         if status.settled and not before.settled and record.parent is None:
             self._readiness.settled(record.id)
 

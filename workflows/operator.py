@@ -26,6 +26,8 @@ class OperatorDesk:
         self.paused: dict[str, StepResult] = {}
         self.approvals: dict[str, StepResult] = {}
         self.approval_schemas: dict[str, dict[str, Any] | None] = {}
+        self.asked: dict[str, dict[str, Any]] = {}
+        """What each step waiting for approval asks (its prompt and payload)."""
         self._decisions: dict[str, Decision] = {}
 
     async def wait_for_operator(self, record: StepResult, error: StepError) -> Decision:
@@ -38,17 +40,24 @@ class OperatorDesk:
         return await self._wait(record.id, self.paused)
 
     async def wait_for_approval(
-        self, record: StepResult, timeout: float | None, schema: dict[str, Any] | None
+        self,
+        record: StepResult,
+        timeout: float | None,
+        schema: dict[str, Any] | None,
+        asked: dict[str, Any] | None = None,
     ) -> ApprovalDecision | None:
         """Wait for an approval decision; None when the timeout passes first."""
         record.reason = "waiting for approval: decide_approval"
         self.approvals[record.id] = record
         self.approval_schemas[record.id] = schema
+        self.asked[record.id] = asked or {}
         self._set_status(record, StepStatus.WAITING)
         try:
             decision = await self._wait(record.id, self.approvals, timeout)
         except TimeoutError:
             decision = None
+        finally:
+            self.asked.pop(record.id, None)
         record.reason = None
         self._set_status(record, StepStatus.RUNNING)
         return decision if isinstance(decision, ApprovalDecision) else None

@@ -14,15 +14,18 @@ from typing import Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
+from temporalio.contrib.workflow_streams import WorkflowStream
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.engine import PipelineRun, stamp_finish
+from workflows.events import RunEvents
 from workflows.operator import check_payload
 from workflows.request import decode_request
 from workflows.telemetry import RunTelemetry, trace_id
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType, invalid_pipeline, invalid_request, non_retryable
+    from taskagent.events import EventKind
     from taskagent.llm.refs import parse_model
     from taskagent.names import (
         FULL_PROGRESS_QUERY,
@@ -89,9 +92,20 @@ class PipelineWorkflow:
     details hold the same PipelineResult that a successful run returns.
     """
 
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, args: Sequence[RawValue]) -> None:
         self._result: PipelineResult | None = None
         self._run: PipelineRun | None = None
+        # The request is read here, where the event stream is set up with what a continued run
+        # carries; a bad request fails the run when it starts (in `run`), not this task.
+        self._request: tuple[PipelineRunRequest, list[str]] | Exception
+        try:
+            self._request = decode_request(args)
+        except Exception as err:
+            self._request = err
+        request = self._request[0] if isinstance(self._request, tuple) else None
+        prior = request.resume.stream if request and request.resume else None
+        self.events = RunEvents(WorkflowStream(prior), deltas=bool(request and request.stream))
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> PipelineResult:
@@ -102,7 +116,9 @@ class PipelineWorkflow:
                 f"{info.task_queue!r}, not {info.workflow_type!r}",
                 ErrorType.UNKNOWN_WORKFLOW_TYPE,
             )
-        request, unknown_fields = decode_request(args)
+        if isinstance(self._request, Exception):
+            raise self._request
+        request, unknown_fields = self._request
         name = requested_name(request)
         context = request.context or RunContext()
         scope = LogScope(
@@ -113,10 +129,21 @@ class PipelineWorkflow:
         telemetry = RunTelemetry(scope)
         with telemetry.run() as run_span:
             try:
-                return await self._execute(request, unknown_fields, telemetry, trace_id(run_span))
+                result = await self._execute(request, unknown_fields, telemetry, trace_id(run_span))
+            except ApplicationError:  # the run fails: its subscribers read the end first
+                await self._close()
+                raise
             finally:
                 if self._result is not None:
                     telemetry.run_settled(run_span, self._result)
+            await self._close()
+            return result
+
+    async def _close(self) -> None:
+        result = self._result
+        if result is not None and result.status is not RunStatus.RUNNING:
+            self.events.run_settled(result)
+        await self.events.close()
 
     async def _execute(
         self,
@@ -139,12 +166,14 @@ class PipelineWorkflow:
         telemetry.indexed = resolved.search_attributes
         if resume is None:
             telemetry.index(result)
+            self.events.publish(EventKind.RUN_STARTED, pipeline=result.pipeline)
         pipeline_run = self._run = PipelineRun(
             resolved,
             request.input,
             result,
             workflow.set_current_details,
             telemetry,
+            self.events,
             deselected=resume.deselected if resume else None,
         )
         pipeline_run.board.publish()
@@ -156,9 +185,11 @@ class PipelineWorkflow:
         if pipeline_run.continue_as_new and (
             pipeline_run.has_pending_steps() or not workflow.patched(EMPTY_CONTINUATION_PATCH)
         ):
-            workflow.continue_as_new(
-                request.model_copy(update={"resume": pipeline_run.resume_state()})
-            )
+            self.events.publish(EventKind.RUN_CONTINUED, pipeline=result.pipeline)
+            await self.events.close()
+            state = pipeline_run.resume_state()
+            state.stream = self.events.state()
+            workflow.continue_as_new(request.model_copy(update={"resume": state}))
         return self._finish(pipeline_run)
 
     async def _start(
@@ -255,6 +286,7 @@ class PipelineWorkflow:
         record = self._result.steps.get(notice.step) if self._result is not None else None
         if record is not None and record.status is StepStatus.RUNNING:
             record.waiting = notice.waiting
+            self.events.publish(EventKind.STEP_NOTICE, step=notice.step, reason=notice.waiting)
 
     # -- queries -------------------------------------------------------------------------------
     @workflow.query(name=PROGRESS_QUERY)

@@ -13,15 +13,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
+    from taskagent.events import DeltaTag, EventKind
     from taskagent.kinds.context import StepFailure
+    from taskagent.llm.types import ModelRequest
     from taskagent.names import PIPELINE_WORKFLOW
     from taskagent.operator import ApprovalDecision, RetryStep
     from taskagent.results import (
         AttemptFailure,
+        ModelCallRequest,
         ModelCallResult,
         PipelineResult,
         PipelineRunRequest,
@@ -29,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         RunContext,
         StepResult,
         ToolCallRecord,
+        carried_result,
     )
     from taskagent.spec import Budget, PipelineSpec, StepBase
 
@@ -53,6 +57,7 @@ class StepRun:
         """When the step's last activity or child finished, by its own report."""
         self._new_inputs = 0
         self._calls = 0  # activities and children this step has run
+        self._call: DeltaTag | None = None  # the model call under way
 
     # -- what the step sees ----------------------------------------------------------------
     @property
@@ -121,7 +126,7 @@ class StepRun:
         info = workflow.info()
         scope = self._run.telemetry.scope.for_step(self.key)
         context = RunContext(correlation_id=scope.correlation_id, path=scope.path)
-        request = request.model_copy(update={"context": context})
+        request = request.model_copy(update={"context": context, "stream": self._run.events.deltas})
         try:
             # The step's deadline cancels the child (through the choke point); no execution
             # timeout here, or the server would terminate the child and leave its activities.
@@ -136,7 +141,7 @@ class StepRun:
                     static_summary=f"sub-pipeline {name} (step {self.key} of {self.spec.name})",
                 )
         except ChildWorkflowError as err:
-            child = _failed_result(err)
+            child = carried_result(err.cause)
             if child is not None:
                 self._add_child_cost(child)
             raise
@@ -145,10 +150,13 @@ class StepRun:
         return result
 
     async def wait_for_approval(
-        self, timeout: timedelta | None, schema: dict[str, Any] | None
+        self,
+        timeout: timedelta | None,
+        schema: dict[str, Any] | None,
+        asked: dict[str, Any] | None = None,
     ) -> ApprovalDecision | None:
         seconds = timeout.total_seconds() if timeout is not None else None
-        decision = await self._run.desk.wait_for_approval(self.record, seconds, schema)
+        decision = await self._run.desk.wait_for_approval(self.record, seconds, schema, asked)
         self._note_finish(decision.at if decision is not None else None)
         return decision
 
@@ -192,7 +200,30 @@ class StepRun:
         self.record.attempts = attempt
         self._run.board.changed()
 
+    def model_call(self, request: ModelRequest, attempt: int, call: int) -> ModelCallRequest:
+        self._call = DeltaTag(attempt=attempt, call=call)
+        events = self._run.events
+        fields = {"step": self.key, "attempt": attempt, "call": call}
+        events.publish(EventKind.MODEL_REQUEST, model=request.model, **fields)
+        return ModelCallRequest(
+            request=request, step_id=self.key, stream=self._call if events.deltas else None
+        )
+
     def record_model_call(self, model: str, result: ModelCallResult) -> None:
+        response = result.response
+        self._run.events.publish(
+            EventKind.MODEL_RESPONSE,
+            step=self.key,
+            attempt=self._call.attempt if self._call else None,
+            call=self._call.call if self._call else None,
+            try_=result.attempt,
+            model=model,
+            input_tokens=response.usage.input_tokens,
+            output_tokens=response.usage.output_tokens,
+            cost_usd=result.cost_usd,
+            latency_ms=response.latency_ms,
+            finish_reason=response.finish_reason,
+        )
         usage = result.response.usage
         ledger = self._run.result.cost
         ledger.record(
@@ -208,11 +239,26 @@ class StepRun:
         self._run.board.changed()
 
     def record_tool_call(self, call: ToolCallRecord, attempt: int = 1) -> None:
+        self._run.events.publish(
+            EventKind.TOOL_COMPLETED,
+            step=self.key,
+            tool=call.tool,
+            outcome=call.outcome,
+            duration_ms=call.duration_ms,
+            error=call.error,
+            try_=attempt,
+        )
         self.record.tool_calls.append(call)
         self.record.transient_retries += attempt - 1
         self._run.board.changed()
 
     def record_rejected_answer(self, failure: AttemptFailure, cognitive_retries: int) -> None:
+        self._run.events.publish(
+            EventKind.VALIDATION_FAILED,
+            step=self.key,
+            attempt=failure.attempt,
+            errors=failure.errors,
+        )
         self.record.validation_failures.append(failure)
         self.record.cognitive_retries = cognitive_retries
         self._run.board.changed()
@@ -249,15 +295,3 @@ class StepRun:
         ledger.merge(self.key, child.cost)
         self.record.usage = ledger.by_step.get(self.key)
         self._run.board.changed()
-
-
-def _failed_result(err: ChildWorkflowError) -> PipelineResult | None:
-    """The PipelineResult a failed child carries in its PipelineFailed error, if any."""
-    cause = err.cause
-    if (
-        isinstance(cause, ApplicationError)
-        and cause.type == ErrorType.PIPELINE_FAILED
-        and cause.details
-    ):
-        return PipelineResult.model_validate(cause.details[0])
-    return None

@@ -20,10 +20,11 @@ from temporalio.common import RetryPolicy
 
 from taskagent.errors import ErrorType
 from taskagent.kinds.base import StepBase
-from taskagent.llm.types import Message
+from taskagent.llm.types import Message, ModelRequest
 from taskagent.operator import ApprovalDecision
 from taskagent.results import (
     AttemptFailure,
+    ModelCallRequest,
     ModelCallResult,
     PipelineResult,
     PipelineRunRequest,
@@ -135,6 +136,11 @@ class StepContext(Protocol):
     def record_attempt(self, attempt: int) -> None:
         """The attempt the step is on (agent answers)."""
 
+    def model_call(self, request: ModelRequest, attempt: int, call: int) -> ModelCallRequest:
+        """The model-call activity's input for call number `call` of answer `attempt`: the call
+        is announced on the run's event stream, and asks for its text as it comes if the run
+        streams."""
+
     def record_model_call(self, model: str, result: ModelCallResult) -> None:
         """A model call's usage and cost (the ledger) and its transient retries."""
 
@@ -145,9 +151,13 @@ class StepContext(Protocol):
         """An answer that failed validation, and the errors sent back to the model."""
 
     async def wait_for_approval(
-        self, timeout: timedelta | None, schema: dict[str, Any] | None
+        self,
+        timeout: timedelta | None,
+        schema: dict[str, Any] | None,
+        asked: dict[str, Any] | None = None,
     ) -> ApprovalDecision | None:
-        """Wait for a person's decision; None when `timeout` passes first."""
+        """Wait for a person's decision; None when `timeout` passes first. `asked` (the prompt
+        and the payload) is shown to the approver."""
 
     async def run_nested(self, step: StepBase, value: Any) -> StepResult:
         """Run a step nested in this one (a branch) through the engine, as `<key>/<id>`."""

@@ -165,11 +165,22 @@ def classify_openai_error(exc: BaseException) -> ProviderError:
         return classify_status("openai", exc.status_code, message, code=code, retry_after=wait)
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(f"openai timeout: {exc}", kind=TIMEOUT, retryable=True)
+    if type(exc) is openai.APIError and exc.body is not None:  # an error event in a stream
+        return error_sent_as_answer(exc.body, "in the answer's stream")
     if isinstance(exc, openai.APIConnectionError):
         return ProviderError(f"openai connection error: {exc}", kind=CONNECTION, retryable=True)
     if isinstance(exc, openai.ContentFilterFinishReasonError):
         return content_filtered("openai", str(exc))
     return _transport_error("openai", exc)
+
+
+def error_sent_as_answer(error: object, where: str) -> ProviderError:
+    """An OpenAI-style error object that a server (or a proxy in front of it) sent with
+    HTTP 200: classified by the HTTP status in its `code`, else as a server error."""
+    message, code = openai_detail({"error": error}, snippet(error))
+    raw = error.get("code") if isinstance(error, Mapping) else None
+    status = raw if isinstance(raw, int) and 400 <= raw < 600 else 500
+    return classify_status("openai", status, f"{message} (sent {where})", code=code)
 
 
 def openai_detail(body: object, fallback: str) -> tuple[str, str | None]:

@@ -12,7 +12,13 @@ from taskagent.llm.breaker import BreakerSettings, CircuitBreaker
 from taskagent.llm.errors import MISSING_CREDENTIALS
 from taskagent.llm.models_file import ModelsFile, ProviderEntry
 from taskagent.llm.refs import PROVIDERS, SCRIPTED, parse_model
-from taskagent.llm.types import ModelRequest, ModelResponse, Provider, ProviderError
+from taskagent.llm.types import (
+    DeltaSink,
+    ModelRequest,
+    ModelResponse,
+    Provider,
+    ProviderError,
+)
 
 __all__ = ["PROVIDERS", "ProviderFactory", "ProviderSettings", "parse_model"]  # refs re-exported
 
@@ -107,10 +113,12 @@ class ProviderFactory:
         provider_name, model = parse_model(ref)
         return self.get(provider_name, model), model
 
-    async def complete(self, request: ModelRequest) -> ModelResponse:
+    async def complete(
+        self, request: ModelRequest, on_delta: DeltaSink | None = None
+    ) -> ModelResponse:
         """Route a request to the provider its `model` names."""
         provider, model = self.resolve(request.model)
-        return await provider.complete(request, model)
+        return await provider.complete(request, model, on_delta)
 
     async def aclose(self) -> None:
         """Close every provider built so far; the factory can build them again afterwards."""

@@ -14,6 +14,7 @@ from taskagent.llm.capabilities import Capabilities, OutputMode
 from taskagent.llm.errors import classify_gemini_error, content_filtered, invalid_response
 from taskagent.llm.parsing import strip_reasoning
 from taskagent.llm.types import (
+    DeltaSink,
     Message,
     ModelRequest,
     ModelResponse,
@@ -71,22 +72,57 @@ class GeminiProvider:
         await self._client.aio.aclose()
         self._client.close()
 
-    async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
-        return await self.capabilities.complete(request, model, self._send)
-
-    async def _send(
-        self, request: ModelRequest, model: str, mode: OutputMode | None
+    async def complete(
+        self, request: ModelRequest, model: str, on_delta: DeltaSink | None = None
     ) -> ModelResponse:
-        contents = to_contents(request.messages)
-        config = to_config(request, mode)
-        started = time.monotonic()
-        try:
-            response = await self._client.aio.models.generate_content(
-                model=model, contents=contents, config=config
-            )
-        except Exception as exc:
-            raise classify_gemini_error(exc) from exc
-        return parse_response(response, model, (time.monotonic() - started) * 1000.0, request)
+        async def send(request: ModelRequest, model: str, mode: OutputMode | None) -> ModelResponse:
+            contents = to_contents(request.messages)
+            config = to_config(request, mode)
+            started = time.monotonic()
+            try:
+                if on_delta is None:
+                    response = await self._client.aio.models.generate_content(
+                        model=model, contents=contents, config=config
+                    )
+                else:
+                    response = await self._stream(model, contents, config, on_delta)
+            except Exception as exc:
+                raise classify_gemini_error(exc) from exc
+            latency_ms = (time.monotonic() - started) * 1000.0
+            return parse_response(response, model, latency_ms, request)
+
+        return await self.capabilities.complete(request, model, send)
+
+    async def _stream(
+        self,
+        model: str,
+        contents: list[types.Content],
+        config: types.GenerateContentConfig,
+        on_delta: DeltaSink,
+    ) -> types.GenerateContentResponse:
+        """`streamGenerateContent`, its text handed to `on_delta` as it arrives, its chunks
+        merged into one response: every part in order, the last finish reason and usage."""
+        merged = types.GenerateContentResponse()
+        parts: list[types.Part] = []
+        finish: types.FinishReason | None = None
+        stream = await self._client.aio.models.generate_content_stream(
+            model=model, contents=contents, config=config
+        )
+        async for chunk in stream:
+            candidate = chunk.candidates[0] if chunk.candidates else None
+            content = candidate.content if candidate else None
+            for part in (content.parts if content else None) or []:
+                parts.append(part)
+                if part.text and not part.thought:
+                    on_delta(part.text)
+            finish = (candidate.finish_reason if candidate else None) or finish
+            merged.usage_metadata = chunk.usage_metadata or merged.usage_metadata
+            merged.model_version = chunk.model_version or merged.model_version
+            merged.prompt_feedback = chunk.prompt_feedback or merged.prompt_feedback
+        if parts or finish is not None:
+            whole = types.Content(role="model", parts=parts)
+            merged.candidates = [types.Candidate(content=whole, finish_reason=finish)]
+        return merged
 
 
 def to_config(request: ModelRequest, mode: OutputMode | None) -> types.GenerateContentConfig:

@@ -18,7 +18,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolCall, ToolSpec
+from taskagent.llm.types import (
+    DeltaSink,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    ToolCall,
+    ToolSpec,
+)
 from taskagent.llm.usage import estimate_usage
 
 MODEL_NAME = "offline-1"
@@ -43,7 +50,9 @@ class OfflineProvider:
     async def aclose(self) -> None:
         """Nothing to close: present so that every provider can be closed alike."""
 
-    async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
+    async def complete(
+        self, request: ModelRequest, model: str, on_delta: DeltaSink | None = None
+    ) -> ModelResponse:
         tool_calls = _first_tool_call(request)
         if tool_calls:
             content = None
@@ -53,6 +62,8 @@ class OfflineProvider:
             content = json.dumps(value, ensure_ascii=False)
         else:
             content = _text_answer(_last_user(request))
+        if on_delta is not None:
+            stream_text(content, on_delta)
         return ModelResponse(
             content=content,
             tool_calls=tool_calls,
@@ -61,6 +72,12 @@ class OfflineProvider:
             latency_ms=0.0,
             finish_reason="tool_calls" if tool_calls else "stop",
         )
+
+
+def stream_text(text: str | None, on_delta: DeltaSink) -> None:
+    """Hand over `text` word by word, as a streaming server would (spaces kept)."""
+    for piece in re.findall(r"\S+\s*|\s+", text or ""):
+        on_delta(piece)
 
 
 def _first_tool_call(request: ModelRequest) -> list[ToolCall]:

@@ -13,14 +13,15 @@ from taskagent.llm.capabilities import Capabilities, OutputMode
 from taskagent.llm.errors import (
     REFUSED,
     classify_openai_error,
-    classify_status,
     content_filtered,
+    error_sent_as_answer,
     invalid_response,
-    openai_detail,
     snippet,
 )
+from taskagent.llm.openai_stream import CompletionAssembler
 from taskagent.llm.parsing import strip_reasoning
 from taskagent.llm.types import (
+    DeltaSink,
     Message,
     ModelRequest,
     ModelResponse,
@@ -57,25 +58,52 @@ class OpenAIProvider:
         """Close the HTTP connection pool."""
         await self._client.close()
 
-    async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
-        return await self.capabilities.complete(request, model, self._send)
-
-    async def _send(
-        self, request: ModelRequest, model: str, mode: OutputMode | None
+    async def complete(
+        self, request: ModelRequest, model: str, on_delta: DeltaSink | None = None
     ) -> ModelResponse:
-        params = request_params(request, model, mode)
-        started = time.monotonic()
+        async def send(request: ModelRequest, model: str, mode: OutputMode | None) -> ModelResponse:
+            params = request_params(request, model, mode)
+            started = time.monotonic()
+            sent = self._post(params) if on_delta is None else self._stream(params, on_delta)
+            body = await sent
+            return parse_completion(body, (time.monotonic() - started) * 1000.0, request)
+
+        return await self.capabilities.complete(request, model, send)
+
+    async def _post(self, params: dict[str, Any]) -> Any:
+        """The answer's JSON body (or its text, if it is not JSON)."""
         try:
             raw = await self._client.chat.completions.with_raw_response.create(**params)
             text = raw.text
         except Exception as exc:
             raise classify_openai_error(exc) from exc
-        latency_ms = (time.monotonic() - started) * 1000.0
         try:
-            body = json.loads(text)
+            return json.loads(text)
         except ValueError:
-            body = text
-        return parse_completion(body, latency_ms, request)
+            return text
+
+    async def _stream(self, params: dict[str, Any], on_delta: DeltaSink) -> Any:
+        """The streamed answer put together as one body, its text handed to `on_delta` as it
+        arrives. The usage is asked for; a server that refuses the option is asked without."""
+        options: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}
+        try:
+            return await self._chunks({**params, **options}, on_delta)
+        except ProviderError as err:
+            if err.status not in (400, 422) or "stream_options" not in str(err):
+                raise
+        return await self._chunks({**params, "stream": True}, on_delta)
+
+    async def _chunks(self, params: dict[str, Any], on_delta: DeltaSink) -> Any:
+        assembler = CompletionAssembler()
+        try:
+            stream = await self._client.chat.completions.create(**params)
+            async for chunk in stream:
+                text = assembler.add(chunk.to_dict(warnings=False))
+                if text:
+                    on_delta(text)
+        except Exception as exc:
+            raise classify_openai_error(exc) from exc
+        return assembler.body()
 
 
 def request_params(request: ModelRequest, model: str, mode: OutputMode | None) -> dict[str, Any]:
@@ -204,12 +232,7 @@ def _error_in_body(body: Mapping[str, Any]) -> ProviderError | None:
     error = body.get("error")
     if error is None:
         return None
-    message, code = openai_detail(body, snippet(error))
-    raw = error.get("code") if isinstance(error, Mapping) else None
-    status = raw if isinstance(raw, int) and 400 <= raw < 600 else 500
-    return classify_status(
-        "openai", status, f"{message} (sent in the body of an HTTP 200 answer)", code=code
-    )
+    return error_sent_as_answer(error, "in the body of an HTTP 200 answer")
 
 
 def _content(value: Any) -> str | None:

@@ -6,6 +6,7 @@ optional fields with defaults.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -110,11 +111,19 @@ class ProviderError(Exception):
         """The answer the provider billed before it was refused (its usage enters the ledger)."""
 
 
+DeltaSink = Callable[[str], None]
+"""Takes the text of an answer as it arrives (a streamed call's deltas)."""
+
+
 class Provider(Protocol):
     """A model provider. Implementations never retry on their own: Temporal does."""
 
     name: str
 
-    async def complete(self, request: ModelRequest, model: str) -> ModelResponse:
-        """Call `model` (without the `provider:` prefix); raise ProviderError on failure."""
+    async def complete(
+        self, request: ModelRequest, model: str, on_delta: DeltaSink | None = None
+    ) -> ModelResponse:
+        """Call `model` (without the `provider:` prefix); raise ProviderError on failure.
+        With `on_delta`, the answer is streamed and its text handed over as it arrives; the
+        response is the same whole answer either way."""
         ...

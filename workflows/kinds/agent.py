@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         CheckOutputResult,
         CodeStepRequest,
         CodeStepResult,
-        ModelCallRequest,
         ModelCallResult,
         ToolCallRecord,
         ToolCallRequest,
@@ -205,7 +204,7 @@ class AgentLoop:
         try:
             result = await self.ctx.activity(
                 LLM_CALL_ACTIVITY,
-                ModelCallRequest(request=request, step_id=self.ctx.key),
+                self.ctx.model_call(request, self.attempt, self.calls),
                 result_type=ModelCallResult,
                 summary=f"{self.model} · attempt {self.attempt} · call {self.calls}",
                 timeout=self.ctx.deadline or MODEL_CALL_TIMEOUT,

@@ -13,7 +13,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def execute(ctx: StepContext, step: ApprovalStep, value: Any) -> StepOutcome:
-    decision = await ctx.wait_for_approval(step.wait, step.payload_schema)
+    asked = {"prompt": step.prompt, "payload": value}
+    decision = await ctx.wait_for_approval(step.wait, step.payload_schema, asked)
     if decision is None:
         output = {
             "approved": step.on_timeout == "approve",
