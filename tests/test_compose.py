@@ -4,6 +4,7 @@ Docker is not available on the build machines, so the stack itself is never
 started here; these tests only validate the configuration files.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -135,3 +136,91 @@ def test_worker_replicas_share_the_payload_store() -> None:
     assert "payloads:/app/data/payloads" in worker["volumes"], "replicas must share one store"
     assert "payloads" in compose["volumes"]
     assert env["TASKAGENT_DEFAULT_MODEL"] == "${TASKAGENT_DEFAULT_MODEL:-}"  # no default model
+
+
+# -- observability: the collector, Prometheus with the alert rules, Grafana with the dashboard --
+DEPLOY = ROOT / "deploy"
+ALERTS = DEPLOY / "prometheus" / "alerts.yml"
+DASHBOARD = DEPLOY / "grafana" / "dashboards" / "taskagent.json"
+RECOMMENDED_ALERTS = {  # seed 11.5: error rate, breaker open, p99 latency, daily cost, retries
+    "TaskAgentStepErrorRate",
+    "TaskAgentCircuitBreakerOpen",
+    "TaskAgentStepLatencyP99",
+    "TaskAgentDailyCost",
+    "TaskAgentCognitiveRetries",
+}
+STATUSES = {"completed", "failed", "skipped", "cancelled"}
+"""The `status` label values of the step metrics (workflows/telemetry.py)."""
+
+
+def exported_metrics() -> set[str]:
+    """Every series name TaskAgent's worker serves (names.py; tests/test_metrics.py scrapes
+    them from a real worker)."""
+    from taskagent.telemetry import names
+
+    counters = {names.STEP_EXECUTIONS, names.STEP_RETRIES, names.LLM_TOKENS, names.LLM_COST}
+    counters.add(names.TOOL_CALLS)
+    histogram = names.STEP_DURATION
+    return (
+        {f"{name}_total" for name in counters}
+        | {f"{histogram}_{suffix}" for suffix in ("bucket", "count", "sum")}
+        | {names.ACTIVE_STEPS, names.BREAKER_STATE}
+    )
+
+
+def check_query(expr: str) -> None:
+    """The query parses as PromQL and reads only metrics the worker serves."""
+    import promql_parser
+
+    promql_parser.parse(expr.replace("$pipeline", ".*"))
+    for metric in re.findall(r"\b(taskagent_\w+)", expr):
+        assert metric in exported_metrics(), f"{metric} is not a metric the worker serves"
+    for status in re.findall(r'status="(\w+)"', expr):
+        assert status in STATUSES, f"status {status!r} is never a label value"
+    for metric in re.findall(r"\b(temporal_\w+)", expr):
+        assert metric.endswith(("_total", "_bucket", "_used")), metric  # the SDK's, as scraped
+
+
+def test_the_stack_has_its_observability_services(services):
+    for name in ("otel-collector", "jaeger", "prometheus", "grafana", "api"):
+        assert name in services, f"missing compose service {name!r}"
+    worker = env(services["worker"])
+    assert worker["TASKAGENT_METRICS_PORT"] == "9464"
+    assert worker["TASKAGENT_METRICS_HOST"] == "0.0.0.0"
+    assert worker["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+    for name in ("otel-collector", "prometheus", "grafana"):
+        for volume in services[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which is missing"
+    collector = yaml.safe_load((DEPLOY / "otel-collector.yaml").read_text())
+    assert collector["service"]["pipelines"]["traces"]["receivers"] == ["otlp"]
+
+
+def test_prometheus_scrapes_every_worker_and_loads_the_alerts():
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "taskagent-worker"]
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["worker"] and discovery["port"] == 9464
+
+
+def test_the_recommended_alerts_are_valid_promql_on_served_metrics():
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    assert {rule["alert"] for rule in rules} == RECOMMENDED_ALERTS
+    for rule in rules:
+        check_query(rule["expr"])
+        assert rule["annotations"]["summary"] and rule["labels"]["severity"]
+
+
+def test_the_dashboard_queries_are_valid_promql_on_served_metrics():
+    dashboard = json.loads(DASHBOARD.read_text())
+    targets = [target for panel in dashboard["panels"] for target in panel["targets"]]
+    assert len(targets) >= 10
+    for target in targets:
+        check_query(target["expr"])
+    queried = " ".join(target["expr"] for target in targets)
+    for metric in exported_metrics() - {"taskagent_step_duration_seconds_count"}:
+        if not metric.endswith("_sum"):
+            assert metric in queried, f"the dashboard shows nothing of {metric}"
