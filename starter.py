@@ -37,7 +37,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 from temporalio.service import RPCError
 
 from taskagent import runs
@@ -246,6 +246,9 @@ def report_failure(
     if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PIPELINE:
         err.print(f"[red]INVALID[/red] {cause.message}")
         return EXIT_INVALID
+    if isinstance(cause, CancelledError):
+        err.print(f"[yellow]CANCELLED[/yellow] {cause.message or 'the run was cancelled'}")
+        return EXIT_FAILED
     err.print(f"[red]FAILED[/red] {cause.message if isinstance(cause, FailureError) else failure}")
     return EXIT_FAILED
 
@@ -284,10 +287,16 @@ async def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.workflow_id}: {status.name if status else '?'} — "
         f"{settings.run_url(args.workflow_id, description.run_id)}"
     )
-    if status == WorkflowExecutionStatus.RUNNING:
-        progress = await handle.query(FULL_PROGRESS_QUERY, result_type=PipelineResult)
+    if status not in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
+        # Running, or stopped from outside (cancelled, terminated, timed out): the steps come
+        # from the run's own record, which a worker reads by replaying it.
+        try:
+            progress = await handle.query(FULL_PROGRESS_QUERY, result_type=PipelineResult)
+        except RPCError as error:
+            err.print(f"[yellow]no step records:[/yellow] {error.message}")
+            return EXIT_OK if status == WorkflowExecutionStatus.RUNNING else EXIT_FAILED
         print_result(progress, args.json)
-        return EXIT_OK
+        return EXIT_OK if status == WorkflowExecutionStatus.RUNNING else EXIT_FAILED
     try:
         print_result(await handle.result(), args.json)
     except WorkflowFailureError as failure:

@@ -263,6 +263,14 @@ def scenarios() -> dict[str, Scenario]:
         "continue_as_new": Scenario(
             ledger_chain(), {}, server="short_history", continues_as_new=True
         ),
+        "cancelled_status": Scenario(  # the record says CANCELLED and the run is indexed so
+            Pipeline("cancellable")
+            .code("done", "echo", input=1)
+            .code("held", "wait_for_signal", input={"name": "recorded-never-held"})
+            .code("after", "echo", depends_on=["held"]),
+            {},
+            interact=cancel_while_held,
+        ),
         "cancelled_run": Scenario(
             Pipeline("cancellable")
             .code("done", "echo", input=1)

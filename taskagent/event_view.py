@@ -67,7 +67,7 @@ class EventView:
             return f"[bold]{escape(event.pipeline or '')}[/bold] started"
         if kind == EventKind.RUN_CONTINUED:
             return "[dim]the run continued as new (its history grew long); following[/dim]"
-        if kind in (EventKind.RUN_COMPLETED, EventKind.RUN_FAILED):
+        if kind in (EventKind.RUN_COMPLETED, EventKind.RUN_FAILED, EventKind.RUN_CANCELLED):
             return None  # the result follows
         if kind in _ICONS:
             return f"  {_ICONS[EventKind(kind)]} {step}{self._step_detail(event)}"

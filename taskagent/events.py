@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     """The run continued as new; the stream goes on in the next run."""
     RUN_COMPLETED = "run_completed"
     RUN_FAILED = "run_failed"
+    RUN_CANCELLED = "run_cancelled"
     STEP_STARTED = "step_started"
     STEP_RESUMED = "step_resumed"
     """A paused or waiting step runs again (an operator's retry, an approver's decision)."""

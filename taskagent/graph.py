@@ -47,19 +47,11 @@ def sinks(deps: Mapping[str, Iterable[str]]) -> list[str]:
     return [node for node in deps if node not in used]
 
 
-def to_mermaid(steps: Sequence[StepBase]) -> str:
-    """A Mermaid flowchart of the steps (rendered by GitHub and most Markdown viewers)."""
-    lines = ["flowchart LR"]
+def routes_to(steps: Sequence[StepBase]) -> dict[str, list[str]]:
+    """For each step a router or switch may select, the choices that select it
+    (`route = billing`), in declaration order."""
+    chosen: dict[str, list[str]] = {}
     for step in steps:
-        label = f"{step.id}<br/><i>{step.kind}</i>"
-        lines.append(f'    {_node(step.id)}["{label}"]')
-    for step in steps:
-        for dep in step.depends_on:
-            lines.append(f"    {_node(dep)} --> {_node(step.id)}")
         for value, target in kind_of(step).routes(step):
-            lines.append(f"    {_node(step.id)} -. {value} .-> {_node(target)}")
-    return "\n".join(lines)
-
-
-def _node(step_id: str) -> str:
-    return "s_" + step_id.replace("-", "_")
+            chosen.setdefault(target, []).append(f"{step.id} = {value}")
+    return chosen

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
         return [name.strip() for name in self.modules.split(",") if name.strip()]
 
     def run_url(self, workflow_id: str, run_id: str | None = None) -> str:
-        """The Web UI address of a run."""
+        """The Web UI address of a run: its User Metadata tab, where its summary, its pipeline
+        and its live step list are."""
         base = f"{self.web_ui}/namespaces/{self.temporal_namespace}/workflows/{workflow_id}"
-        return f"{base}/{run_id}/history" if run_id else base
+        return f"{base}/{run_id}/user-metadata" if run_id else base

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import CancelledError
 
 from taskagent import Pipeline, StepStatus
+from taskagent.events import EventKind, RunEvent
+from taskagent.results import RunStatus
 from tests.support import (
     CANCELLED,
+    ROOT,
     eventually,
     probes,
     progress,
@@ -42,6 +52,29 @@ async def test_cancelling_a_run_cancels_in_flight_steps(env, task_queue):
 
         await eventually(activity_cancelled, timeout=5)  # delivered through a heartbeat
         final = await progress(handle)
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        stream = WorkflowStreamClient.create(env.client, handle.id)
+        events = [item.data async for item in stream.subscribe(result_type=RunEvent)]
+        # What a person asks for: `starter.py status` shows the steps of the cancelled run.
+        status = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "starter.py", "status", handle.id],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                **os.environ,
+                "COLUMNS": "200",
+                "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            },
+        )
+    assert final.status is RunStatus.CANCELLED
+    assert metadata.current_details.startswith("**cancellable** — CANCELLED")
+    assert events[-1].kind == EventKind.RUN_CANCELLED
+    assert status.returncode == 1, status.stderr
+    assert f"{handle.id}: CANCELED" in status.stderr
+    assert "cancellable — CANCELLED" in status.stdout and "⊘ CANCELLED" in status.stdout
     assert final.steps["done"].status is StepStatus.COMPLETED
     assert final.steps["held"].status is StepStatus.CANCELLED
     assert final.steps["after"].status is StepStatus.SKIPPED

@@ -115,8 +115,8 @@ async def test_progress_query_shows_live_status(env, task_queue):
         assert live.steps["after"].status is StepStatus.PENDING
         assert live.steps["first"].duration_ms is not None and live.steps["first"].attempts == 1
         metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-        assert "| held | ▶ RUNNING |" in metadata.current_details
-        assert "| first | ✔ COMPLETED |" in metadata.current_details
+        assert "- ▶ **held** RUNNING" in metadata.current_details
+        assert "- ✔ **first** COMPLETED ·" in metadata.current_details
         event(name).set()
         result = await handle.result()
     assert result.status.value == "COMPLETED"

@@ -166,6 +166,12 @@ async def test_approval_with_an_edited_payload(env, task_queue):
     async with running_worker(env.client, probes, task_queue):
         handle = await start(env.client, task_queue, approval_pipeline(), {"amount": 120})
         await wait_until_waiting(handle, "approve")
+        # The approver sees in the Web UI's details what is asked, and how to answer.
+        metadata = await handle.query("__temporal_workflow_metadata")
+        details = metadata.current_details
+        assert "⏸ **approve** — waiting for approval" in details
+        assert "> Refund this?" in details and 'payload: `{"amount": 120}`' in details
+        assert f"python starter.py approve {handle.id} approve" in details
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update(
                 "decide_approval",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from taskagent.render import DETAILS_TABLE, counts_line, details_row
+    from taskagent.render import approval_lines, counts_line, details_row
     from taskagent.results import PipelineResult, StepResult, StepStatus
 
 FULL_TABLE = 30
@@ -29,9 +30,16 @@ _ACTIVE = (StepStatus.RUNNING, StepStatus.WAITING)
 class Board:
     """Counts and live details of one run."""
 
-    def __init__(self, result: PipelineResult, publish: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        result: PipelineResult,
+        publish: Callable[[str], None],
+        asked: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
         self._result = result
         self._publish = publish
+        self._asked = asked if asked is not None else {}
+        """What each step waiting for an approver asks (its prompt and payload)."""
         self.counts: Counter[StepStatus] = Counter(s.status for s in result.steps.values())
         self._active: dict[str, None] = {}
         self._failed: dict[str, None] = {}
@@ -76,9 +84,11 @@ class Board:
             lines.append(f"⏸ **{record.id}** — {record.reason}")
             if record.error:
                 lines.append(f"  (failed: {record.error.type}: {record.error.message[:200]})")
+            asked = self._asked.get(record.id)
+            if asked is not None:
+                lines += approval_lines(result.workflow_id, record.id, asked)
         if waiting:
             lines.append("")
-        lines += DETAILS_TABLE
         if len(steps) <= FULL_TABLE:
             lines += [details_row(record) for record in steps.values()]
             return "\n".join(lines)

@@ -76,8 +76,8 @@ class PipelineRun:
         """Set when the history grew long: the run stops starting steps and continues as new."""
         for step in spec.steps:  # a continued run already has the records of the settled steps
             result.steps.setdefault(step.id, StepResult(id=step.id, kind=step.kind))
-        self.board = Board(result, publish)
         self.desk = OperatorDesk(self._set_status)
+        self.board = Board(result, publish, self.desk.asked)
         self._scope_steps: dict[str, dict[str, Any]] = {
             key: {"output": record.output, "status": record.status.value}
             for key, record in result.steps.items()

@@ -29,6 +29,11 @@ _SETTLED = {
     StepStatus.CANCELLED: EventKind.STEP_CANCELLED,
 }
 
+_RUN_SETTLED = {
+    RunStatus.COMPLETED: EventKind.RUN_COMPLETED,
+    RunStatus.CANCELLED: EventKind.RUN_CANCELLED,
+}
+
 
 class RunEvents:
     """Publishes one run's events on its Workflow Stream."""
@@ -83,9 +88,7 @@ class RunEvents:
     def run_settled(self, result: PipelineResult) -> None:
         total = result.cost.total
         self.publish(
-            EventKind.RUN_COMPLETED
-            if result.status is RunStatus.COMPLETED
-            else EventKind.RUN_FAILED,
+            _RUN_SETTLED.get(result.status, EventKind.RUN_FAILED),
             pipeline=result.pipeline,
             status=result.status.value,
             duration_ms=result.duration_ms,

@@ -62,6 +62,8 @@ with workflow.unsafe.imports_passed_through():
 N = TypeVar("N", int, float)
 RESOLVE_TIMEOUT = timedelta(seconds=30)
 RESOLVE_RETRY = RetryPolicy(maximum_attempts=5)
+CANCELLED_STATUS_PATCH = "taskagent-cancelled-status"
+"""A cancelled run's record says CANCELLED (and indexes it); runs recorded before kept RUNNING."""
 EMPTY_CONTINUATION_PATCH = "taskagent-no-empty-continuation"
 """Runs that continued as new with no step left (the first engine did) replay as they were."""
 
@@ -133,11 +135,26 @@ class PipelineWorkflow:
             except ApplicationError:  # the run fails: its subscribers read the end first
                 await self._close()
                 raise
+            except asyncio.CancelledError:  # the record, the details and the stream say so
+                self._cancelled()
+                await self._close()
+                raise
             finally:
                 if self._result is not None:
                     telemetry.run_settled(run_span, self._result)
             await self._close()
             return result
+
+    def _cancelled(self) -> None:
+        result = self._result
+        if result is None or result.status is not RunStatus.RUNNING:
+            return
+        if not workflow.patched(CANCELLED_STATUS_PATCH):
+            return
+        result.status = RunStatus.CANCELLED
+        stamp_finish(result)
+        if self._run is not None:
+            self._run.board.publish()
 
     async def _close(self) -> None:
         result = self._result
