@@ -150,7 +150,7 @@ async def connect(
 
 async def main() -> int:
     settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, settings.log_content)
     try:
         plugins = configure_tracing("taskagent-worker")
         metrics = configure_metrics("taskagent-worker")

@@ -14,11 +14,12 @@ from activities.deltas import DeltaStreams
 from activities.heartbeat import with_heartbeats
 from activities.notices import StepNotices
 from activities.rate_limits import NOTICE_AFTER, RateLimiter
+from taskagent import logging as logs
 from taskagent.errors import ErrorType, non_retryable
 from taskagent.llm.factory import ProviderFactory, parse_model
 from taskagent.llm.pricing import PriceTable
 from taskagent.llm.prompts import with_output_section
-from taskagent.llm.types import DeltaSink, ModelResponse, ProviderError
+from taskagent.llm.types import DeltaSink, ModelRequest, ModelResponse, ProviderError
 from taskagent.names import LLM_CALL_ACTIVITY
 from taskagent.results import ModelCallRequest, ModelCallResult
 from taskagent.telemetry import metrics
@@ -113,8 +114,13 @@ class LlmActivities:
             raise failure from None
         result = self._bill(model_ref, response, attempt, span)
         usage = response.usage
+        shown: dict[str, str | None] = {}
+        if logs.content():  # switched on: what was asked and answered
+            shown["prompt"] = logs.clipped(_last_asked(request.request))
+            shown["answer"] = logs.clipped(response.content)
         log.info(
             "model call",
+            **shown,
             step=request.step_id,
             model=model_ref,
             answered_by=response.model,
@@ -154,6 +160,14 @@ class LlmActivities:
         return ModelCallResult(
             response=response, attempt=attempt, cost_usd=cost, finished_at=datetime.now(UTC)
         )
+
+
+def _last_asked(request: ModelRequest) -> str | None:
+    """The latest user or tool message of a request: what this call asks about."""
+    for message in reversed(request.messages):
+        if message.role in ("user", "tool"):
+            return message.content
+    return None
 
 
 def provider_failure(

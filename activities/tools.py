@@ -11,11 +11,13 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+import structlog
 from opentelemetry import trace
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from taskagent import logging as logs
 from taskagent.errors import non_retryable
 from taskagent.names import TOOL_CALL_ACTIVITY
 from taskagent.results import ToolCallRequest, ToolCallResult
@@ -34,6 +36,7 @@ MAX_LISTED_ERRORS = 10
 
 
 tracer = trace.get_tracer("taskagent.activities")
+log = structlog.get_logger("taskagent.tools")
 
 
 class ToolActivities:
@@ -52,6 +55,19 @@ class ToolActivities:
             try:
                 result = await self._run(request)
                 outcome = "ok" if result.ok else result.error_type or "error"
+                shown: dict[str, str | None] = {}
+                if logs.content():  # switched on: what the model sent, what it got back
+                    shown = {"arguments": logs.clipped(request.arguments)}
+                    shown["result"] = logs.clipped(result.content)
+                log.info(
+                    "tool call",
+                    tool=request.tool,
+                    outcome=outcome,
+                    duration_ms=round(result.duration_ms, 1),
+                    result_chars=result.result_size,
+                    attempt=result.attempt,
+                    **shown,
+                )
                 return result
             finally:
                 span.set_attribute(Attr.STATUS, outcome)

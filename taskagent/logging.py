@@ -6,6 +6,10 @@ while a step runs, in workflow code or in its activities, carry the step's scope
 expected failure (a Temporal failure with no bug behind it: bad input, a provider error,
 validation exhausted) is one line with its type and message; a bug's traceback is printed
 plainly, never with the values of its local variables, which hold prompts, run inputs and specs.
+
+Prompts, answers and tool arguments and results are logged only when switched on
+(`TASKAGENT_LOG_CONTENT=true`, `configure_logging(content=True)`): `content()` says whether,
+and a line carries them only if it asked (so a process that never configured logging logs none).
 """
 
 from __future__ import annotations
@@ -91,8 +95,28 @@ def processors() -> list[Processor]:
     ]
 
 
-def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
-    """structlog for our own logs and the standard library's (Temporal's) alike, on stderr."""
+CONTENT_CHARS = 4_000
+"""A logged prompt, answer or tool result is cut to this many characters."""
+_content = False
+
+
+def content() -> bool:
+    """Whether log lines may carry prompts, answers and tool arguments and results."""
+    return _content
+
+
+def clipped(text: str | None) -> str | None:
+    """Content as logged: at most CONTENT_CHARS characters."""
+    if text is None or len(text) <= CONTENT_CHARS:
+        return text
+    return f"{text[:CONTENT_CHARS]}… [{len(text)} characters]"
+
+
+def configure_logging(fmt: str = "console", level: str = "INFO", content: bool = False) -> None:
+    """structlog for our own logs and the standard library's (Temporal's) alike, on stderr;
+    `content` lets lines carry prompts, answers and tool arguments and results."""
+    global _content
+    _content = content
     renderer: list[Processor] = (
         [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
         if fmt == "json"

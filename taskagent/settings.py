@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     web_ui: str = Field("http://localhost:8233", alias="TASKAGENT_WEB_UI")
     log_format: str = Field("console", alias="TASKAGENT_LOG_FORMAT", pattern="^(console|json)$")
     log_level: str = Field("INFO", alias="TASKAGENT_LOG_LEVEL")
+    log_content: bool = Field(
+        False,
+        alias="TASKAGENT_LOG_CONTENT",
+        description="Log prompts, answers and tool arguments and results (never by default).",
+    )
 
     @field_validator("payload_dir", mode="before")
     @classmethod

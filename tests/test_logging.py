@@ -9,10 +9,18 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.llm import LlmActivities
+from activities.tools import ToolActivities
+from taskagent import Registry
+from taskagent.llm import Message, ModelRequest, ProviderFactory, ProviderSettings
+from taskagent.llm.pricing import PriceTable
 from taskagent.logging import configure_logging, is_expected
+from taskagent.results import ModelCallRequest, ToolCallRequest
 from taskagent.scope import LogScope
 
 
@@ -26,6 +34,8 @@ def restored() -> Iterator[None]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        configure_logging(content=False)  # the switch is process-wide too
+        root.handlers[:] = handlers
         structlog.reset_defaults()
         workflow.logger.workflow_info_on_message = True
         activity.logger.activity_info_on_message = True
@@ -77,3 +87,46 @@ def test_a_step_scope_travels_in_a_short_header_and_comes_back_whole():
     child = LogScope("inner", "outer/child/inner", "wf-1").for_step("copy")
     assert LogScope.from_header(child.header("wf-1/child"), "wf-1/child") == child
     assert child.fields()["path"] == "outer/child/inner/copy"
+
+
+class Sum(BaseModel):
+    a: int
+    b: int
+
+
+@pytest.mark.parametrize("switched_on", [False, True])
+async def test_prompts_answers_and_tool_content_are_logged_only_when_switched_on(
+    switched_on, capsys, restored
+):
+    configure_logging("json", "INFO", content=switched_on)
+    registry = Registry()
+
+    @registry.tools.tool(description="Add two integers.")
+    def add(args: Sum) -> str:
+        return f"SUM-{args.a + args.b}"
+
+    factory = ProviderFactory(ProviderSettings(TASKAGENT_DEFAULT_MODEL="offline:default"))
+    llm = LlmActivities(factory, PriceTable())
+    question = "PROMPT-MARKER: what does Acme make?"
+    request = ModelRequest(
+        model="offline:default", messages=[Message(role="user", content=question)]
+    )
+    answered = await ActivityEnvironment().run(
+        llm.call, ModelCallRequest(request=request, step_id="s")
+    )
+    tools = ToolActivities(registry.tools)
+    call = ToolCallRequest(tool="add", arguments='{"a": 2, "b": 40}', step_id="s", call_id="c1")
+    await ActivityEnvironment().run(tools.run, call)
+    await factory.aclose()
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    model = next(line for line in lines if line["event"] == "model call")
+    tool = next(line for line in lines if line["event"] == "tool call")
+    assert (tool["tool"], tool["outcome"]) == ("add", "ok")
+    text = json.dumps(lines)
+    if switched_on:
+        assert model["prompt"] == question and model["answer"] == answered.response.content
+        assert tool["arguments"] == '{"a": 2, "b": 40}' and tool["result"] == "SUM-42"
+    else:
+        assert "PROMPT-MARKER" not in text and "SUM-42" not in text and "40" not in text
+        assert "prompt" not in model and "answer" not in model
