@@ -38,12 +38,12 @@ from temporalio.client import (
 )
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import ApplicationError, CancelledError, FailureError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from taskagent import runs
 from taskagent.errors import ErrorType
 from taskagent.event_view import EventView
-from taskagent.events import TOPICS, RunEvent
+from taskagent.events import TOPICS, EventKind, RunEvent
 from taskagent.names import FULL_PROGRESS_QUERY, PROGRESS_QUERY
 from taskagent.operator import (
     ABORT_STEP,
@@ -202,6 +202,66 @@ async def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 POLL_COOLDOWN = timedelta(milliseconds=200)
+SETTLED_EVENTS = {
+    EventKind.STEP_COMPLETED,
+    EventKind.STEP_FAILED,
+    EventKind.STEP_CANCELLED,
+    EventKind.STEP_SKIPPED,
+}
+CHILD_START_WAIT_S = 10.0
+"""How long a sub-pipeline step's child run may take to appear before it is not followed."""
+
+
+async def show_events(
+    client: Client, workflow_id: str, view: EventView, raw: bool, start: int = 0, under: str = ""
+) -> None:
+    """The events of a run and of the sub-pipelines it starts, each followed through its own
+    stream as soon as its step starts; a sub-pipeline's steps show under their step's path
+    (`company/search`), before the step's own end, and its JSON lines carry its workflow id."""
+    children: dict[str, asyncio.Task[None]] = {}
+    stream = WorkflowStreamClient.create(client, workflow_id)
+    items = stream.subscribe(TOPICS, start, result_type=RunEvent, poll_cooldown=POLL_COOLDOWN)
+    try:
+        async for item in items:
+            event = item.data
+            step = event.step or ""
+            if event.kind == EventKind.STEP_STARTED and event.step_kind == "pipeline":
+                child = f"{workflow_id}/{step}"
+                if await _exists(client, child):
+                    path = f"{under}{step}/"
+                    children[step] = asyncio.create_task(
+                        show_events(client, child, view, raw, 0, path)
+                    )
+            elif step in children and event.kind in SETTLED_EVENTS:
+                await children.pop(step)  # the sub-pipeline's events first, then its end
+            if under and event.step:
+                event = event.model_copy(update={"step": f"{under}{event.step}"})
+            if raw:
+                line = event.model_dump_json(exclude_none=True, by_alias=True)
+                run = f'"workflow_id":{json.dumps(workflow_id)},' if under else ""
+                sys.stdout.write(f'{{"offset":{item.offset},{run}{line[1:]}\n')
+                sys.stdout.flush()
+            else:
+                view.show(event)
+        await asyncio.gather(*children.values())
+    finally:
+        for task in children.values():
+            task.cancel()
+
+
+async def _exists(client: Client, workflow_id: str) -> bool:
+    """Whether a run appears within CHILD_START_WAIT_S (a child starts just after its step)."""
+    deadline = asyncio.get_running_loop().time() + CHILD_START_WAIT_S
+    while True:
+        try:
+            await client.get_workflow_handle(workflow_id).describe()
+            return True
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
 
 
 async def follow(
@@ -210,17 +270,8 @@ async def follow(
     """Show the run's events as they come (`--events`: as JSON lines on stdout) until the run
     ends and its stream is read; print the result; the exit code."""
     view = EventView(err, handle.id)
-    stream = WorkflowStreamClient.create(client, handle.id)
-    start = getattr(args, "from_offset", 0)
-    items = stream.subscribe(TOPICS, start, result_type=RunEvent, poll_cooldown=POLL_COOLDOWN)
     try:
-        async for item in items:
-            if args.events:
-                line = item.data.model_dump_json(exclude_none=True, by_alias=True)
-                sys.stdout.write(f'{{"offset":{item.offset},{line[1:]}\n')
-                sys.stdout.flush()
-            else:
-                view.show(item.data)
+        await show_events(client, handle.id, view, args.events, getattr(args, "from_offset", 0))
     finally:
         view.close()
     try:

@@ -212,6 +212,21 @@ async def test_worker_and_starter_end_to_end(env):
         assert "ticket_triage started" in run.stderr and "✓ classify" in run.stderr
         assert "↷ technical: not selected by switch 'route'" in run.stderr
 
+        # A sub-pipeline's steps are followed too, under their step's path.
+        nested = starter(
+            "run",
+            "contact_enrichment",
+            "--input",
+            '{"email": "ada@example.org", "company": "Analytical Engines"}',
+            extra_env=settings,
+        )
+        assert nested.returncode == 0, nested.stderr
+        assert "company_facts started" in nested.stderr
+        assert "✓ company/search" in nested.stderr and "✓ company/report" in nested.stderr
+        assert nested.stderr.index("✓ company/report") < nested.stderr.index("✓ company "), (
+            nested.stderr
+        )
+
         watched = starter("watch", f"{queue}-run", "--events", extra_env=settings)
         assert watched.returncode == 0, watched.stderr
         events = [json.loads(line) for line in watched.stdout.splitlines()]
