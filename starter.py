@@ -68,6 +68,7 @@ from taskagent.serialization import (
     spec_to_yaml,
 )
 from taskagent.settings import Settings
+from taskagent.spec import PipelineSpec
 from taskagent.validation import SpecError, validate_pipeline
 from worker import build_registry, connect
 
@@ -110,12 +111,11 @@ def load_registry(settings: Settings) -> Registry:
         raise UsageError(f"the pipeline registry is invalid:\n{error}") from None
 
 
-def target(args: argparse.Namespace, registry: Registry) -> str | dict[str, Any]:
+def target(args: argparse.Namespace, registry: Registry) -> str | PipelineSpec:
     """The pipeline to run: a name, or the spec of `--file` (checked here, before anything
     connects, so that its problems are told at once)."""
     if args.file:
-        spec = validate_pipeline(load_spec_file(Path(args.file)), registry)
-        return spec.model_dump(mode="json", exclude_defaults=True)
+        return validate_pipeline(load_spec_file(Path(args.file)), registry)
     if not args.pipeline:
         raise UsageError("name a registered pipeline or give --file SPEC")
     return str(args.pipeline)  # maybe only the worker knows it: it will say if not
@@ -237,7 +237,7 @@ async def show_events(
             if under and event.step:
                 event = event.model_copy(update={"step": f"{under}{event.step}"})
             if raw:
-                line = event.model_dump_json(exclude_none=True, by_alias=True)
+                line = event.to_json()
                 run = f'"workflow_id":{json.dumps(workflow_id)},' if under else ""
                 sys.stdout.write(f'{{"offset":{item.offset},{run}{line[1:]}\n')
                 sys.stdout.flush()

@@ -88,10 +88,13 @@ class RunEvent(BaseModel):
         None, description="What a step waits for an approver to decide on, and similar."
     )
 
+    def to_json(self) -> str:
+        """The event as JSON, unset fields left out: as published, streamed and printed."""
+        return self.model_dump_json(exclude_none=True, by_alias=True)
+
     def payload(self) -> Payload:
-        """The event as a JSON payload, unset fields left out (published as is)."""
-        data = self.model_dump_json(exclude_none=True, by_alias=True).encode()
-        return Payload(metadata={"encoding": b"json/plain"}, data=data)
+        """The event as a JSON payload (published as is)."""
+        return Payload(metadata={"encoding": b"json/plain"}, data=self.to_json().encode())
 
 
 class DeltaTag(BaseModel):

@@ -21,11 +21,18 @@ from taskagent.spec import PipelineSpec
 from taskagent.validation import SpecError, check_input, validate_pipeline
 
 
-def resolve(registry: Registry, pipeline: str | dict[str, Any]) -> tuple[Any, PipelineSpec | None]:
-    """What to send as `pipeline` (a name, or an inline spec checked here), and its spec if this
-    process knows it (a name only the worker knows is checked by the worker)."""
-    if isinstance(pipeline, dict):
-        spec = validate_pipeline(pipeline, registry)
+def resolve(
+    registry: Registry, pipeline: str | dict[str, Any] | PipelineSpec
+) -> tuple[Any, PipelineSpec | None]:
+    """What to send as `pipeline` (a name, or an inline spec: checked here unless it already
+    is a validated spec), and its spec if this process knows it (a name only the worker knows
+    is checked by the worker)."""
+    if isinstance(pipeline, dict | PipelineSpec):
+        spec = (
+            pipeline
+            if isinstance(pipeline, PipelineSpec)
+            else validate_pipeline(pipeline, registry)
+        )
         return spec.model_dump(mode="json", exclude_defaults=True), spec
     if pipeline in registry.pipeline_names():
         return pipeline, registry.get_pipeline(pipeline)
@@ -36,7 +43,7 @@ async def start_run(
     client: Client,
     task_queue: str,
     registry: Registry,
-    pipeline: str | dict[str, Any],
+    pipeline: str | dict[str, Any] | PipelineSpec,
     data: dict[str, Any],
     *,
     workflow_id: str | None = None,

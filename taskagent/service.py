@@ -110,8 +110,7 @@ async def _events(client: Client, workflow_id: str, start: int) -> AsyncIterator
     stream = WorkflowStreamClient.create(client, workflow_id)
     items = stream.subscribe(TOPICS, start, result_type=RunEvent, poll_cooldown=POLL_COOLDOWN)
     async for item in items:
-        data = item.data.model_dump_json(exclude_none=True, by_alias=True)
-        yield ServerSentEvent(data, event=item.data.kind, id=str(item.offset))
+        yield ServerSentEvent(item.data.to_json(), event=item.data.kind, id=str(item.offset))
     yield ServerSentEvent("{}", event="end")
 
 

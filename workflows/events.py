@@ -56,29 +56,23 @@ class RunEvents:
         status = record.status
         if status is before:
             return
-        fields: dict[str, Any] = {"step": record.id, "step_kind": record.kind}
+        error = record.error
+        fields: dict[str, Any] = {
+            "step": record.id,
+            "step_kind": record.kind,
+            "reason": record.reason,
+            "error": f"{error.type}: {error.message}" if error else None,
+        }
         if status is StepStatus.RUNNING:
-            kind = (
-                EventKind.STEP_STARTED if before is StepStatus.PENDING else EventKind.STEP_RESUMED
-            )
-            self.publish(kind, reason=record.reason, **fields)
+            started = before is StepStatus.PENDING
+            self.publish(EventKind.STEP_STARTED if started else EventKind.STEP_RESUMED, **fields)
         elif status is StepStatus.WAITING:
             waiting_for = "approval" if asked is not None else "operator"
-            self.publish(
-                EventKind.STEP_WAITING,
-                reason=record.reason,
-                error=f"{record.error.type}: {record.error.message}" if record.error else None,
-                waiting_for=waiting_for,
-                data=asked,
-                **fields,
-            )
+            self.publish(EventKind.STEP_WAITING, waiting_for=waiting_for, data=asked, **fields)
         elif status in _SETTLED:
-            error = record.error
             self.publish(
                 _SETTLED[status],
                 status=status.value,
-                reason=record.reason,
-                error=f"{error.type}: {error.message}" if error else None,
                 attempt=record.attempts or None,
                 duration_ms=record.duration_ms,
                 cost_usd=record.usage.cost_usd if record.usage else None,
