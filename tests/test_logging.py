@@ -128,5 +128,8 @@ async def test_prompts_answers_and_tool_content_are_logged_only_when_switched_on
         assert model["prompt"] == question and model["answer"] == answered.response.content
         assert tool["arguments"] == '{"a": 2, "b": 40}' and tool["result"] == "SUM-42"
     else:
-        assert "PROMPT-MARKER" not in text and "SUM-42" not in text and "40" not in text
+        # (a timestamp may hold "40": look for the arguments themselves, and for their keys)
+        assert "PROMPT-MARKER" not in text and "SUM-42" not in text
+        assert '\\"b\\": 40' not in text and '"b": 40' not in text
         assert "prompt" not in model and "answer" not in model
+        assert "arguments" not in tool and "result" not in tool
