@@ -7,6 +7,8 @@ python starter.py validate pipelines/ticket_triage.yaml
 python starter.py list
 python starter.py status <workflow-id>
 python starter.py schema > schemas/pipeline.schema.json
+python starter.py chat support-42 --user ada
+python starter.py conversations list --user ada
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from taskagent import runs
+from taskagent.conversation import cli as chat_cli
 from taskagent.errors import ErrorType
 from taskagent.event_view import EventView
 from taskagent.events import TOPICS, EventKind, RunEvent
@@ -577,6 +580,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
 
+    chat_cli.add_parsers(commands)
+
     record = commands.add_parser("record", help="save a run's history for replay tests")
     record.add_argument("workflow_id")
     record.add_argument("--out", help="file (default: tests/histories/<workflow-id>.json)")
@@ -595,6 +600,10 @@ COMMANDS: dict[str, Command] = {
     "schema": cmd_schema,
     "record": cmd_record,
     "rerun": cmd_rerun,
+    "chat": lambda args, settings: chat_cli.cmd_chat(args, settings, connect, out, err),
+    "conversations": lambda args, settings: chat_cli.cmd_conversations(
+        args, settings, connect, out, err
+    ),
     **dict.fromkeys(("retry", "skip", "abort", "approve", "reject"), cmd_operate),
 }
 

@@ -14,12 +14,14 @@ import functools
 import hashlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 import temporalio
+from sqlalchemy.engine import make_url
 from temporalio.client import Client, Plugin
 from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, Worker, WorkflowRunner
@@ -29,11 +31,13 @@ import activities
 import taskagent
 import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
+from activities.conversations import ConversationActivities, StoredMessages
 from activities.deltas import DeltaStreams
 from activities.notices import StepNotices
 from activities.rate_limits import RateLimiter
 from activities.search_attributes import SearchAttributeCheck
 from taskagent import code_cache
+from taskagent.conversation.schedule import ensure_archive_schedule
 from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.models_file import ModelsFileError
 from taskagent.llm.pricing import PriceTable
@@ -41,10 +45,16 @@ from taskagent.logging import configure_logging
 from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
 from taskagent.storage import data_converter
+from taskagent.store import ConversationStore, Database, migrate
 from taskagent.telemetry.interceptor import ScopeInterceptor
 from taskagent.telemetry.setup import TelemetryError, configure_metrics, configure_tracing
 from taskagent.tools import builtin_tools
-from workflows import PipelineWorkflow, RateLimitWorkflow
+from workflows import (
+    ArchiveIdleConversations,
+    ConversationWorkflow,
+    PipelineWorkflow,
+    RateLimitWorkflow,
+)
 
 log = structlog.get_logger("taskagent.worker")
 
@@ -96,6 +106,7 @@ def build_worker(
     interceptors: Sequence[Interceptor] = (),
     workflow_runner: WorkflowRunner | None = None,
     max_concurrent_activities: int | None = None,
+    store: ConversationStore | None = None,
 ) -> Worker:
     """A worker with every workflow and activity wired to `registry` and `providers`.
 
@@ -115,13 +126,32 @@ def build_worker(
         limiter=limiter,
         notices=StepNotices(client),
         deltas=DeltaStreams(client),
+        stored=StoredMessages(store) if store is not None else None,
     )
     tools = ToolActivities(registry.tools)
+    workflow_types: list[type] = [PipelineWorkflow, RateLimitWorkflow]
+    activity_functions: list[Callable[..., Any]] = [
+        code.run,
+        code.check_output,
+        pipelines.resolve,
+        llm.call,
+        tools.run,
+    ]
+    if store is not None:  # conversations need their database
+        conversations = ConversationActivities(store)
+        workflow_types += [ConversationWorkflow, ArchiveIdleConversations]
+        activity_functions += [
+            conversations.open,
+            conversations.append,
+            conversations.bookmark,
+            conversations.archive,
+            conversations.archive_idle,
+        ]
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PipelineWorkflow, RateLimitWorkflow],
-        activities=[code.run, code.check_output, pipelines.resolve, llm.call, tools.run],
+        workflows=workflow_types,
+        activities=activity_functions,
         graceful_shutdown_timeout=graceful_shutdown,
         max_concurrent_activities=max_concurrent_activities,
         interceptors=[ScopeInterceptor(), *interceptors],
@@ -131,6 +161,21 @@ def build_worker(
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
     )
+
+
+def open_database(url: str) -> Database:
+    """The conversation and memory database, its schema brought up to date."""
+    database = Database(url)
+    migrate(database)
+    return database
+
+
+def _hidden(url: str) -> str:
+    """A database URL with its password hidden (for logs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: show nothing of it
+        return "<unparsable>"
 
 
 async def connect(
@@ -177,7 +222,15 @@ async def main() -> int:
     except RuntimeError as err:
         log.error("cannot connect to Temporal", address=settings.temporal_address, error=str(err))
         return 1
-    worker = build_worker(client, registry, settings.task_queue, providers, prices)
+    try:
+        database = open_database(settings.database_url)
+    except Exception as err:  # a bad URL or an unreachable server: say which, and stop
+        log.error("cannot open the database", url=_hidden(settings.database_url), error=str(err))
+        return 2
+    store = ConversationStore(database)
+    worker = build_worker(client, registry, settings.task_queue, providers, prices, store=store)
+    if settings.archive_after_days:
+        await ensure_archive_schedule(client, settings.task_queue, settings.archive_after_days)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -201,6 +254,7 @@ async def main() -> int:
             await stop.wait()
             log.info("shutting down: draining in-flight tasks", timeout_s=GRACEFUL_SHUTDOWN.seconds)
     await providers.aclose()
+    database.close()
     log.info("worker stopped")
     return 0
 

@@ -10,6 +10,7 @@ from opentelemetry.trace import Span, SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.conversations import StoredMessages
 from activities.deltas import DeltaStreams
 from activities.heartbeat import with_heartbeats
 from activities.notices import StepNotices
@@ -27,6 +28,10 @@ from taskagent.telemetry.names import Attr
 
 log = structlog.get_logger("taskagent.llm")
 tracer = trace.get_tracer("taskagent.activities")
+NO_STORE = (
+    "this call refers to a stored conversation, and this worker has no conversation store "
+    "(TASKAGENT_DATABASE_URL)"
+)
 
 
 class LlmActivities:
@@ -40,6 +45,7 @@ class LlmActivities:
         limiter: RateLimiter | None = None,
         notices: StepNotices | None = None,
         deltas: DeltaStreams | None = None,
+        stored: StoredMessages | None = None,
     ) -> None:
         self._factory = factory
         self._prices = prices
@@ -47,6 +53,7 @@ class LlmActivities:
         self._limiter = limiter
         self._notices = notices
         self._deltas = deltas
+        self._stored = stored
 
     @activity.defn(name=LLM_CALL_ACTIVITY)
     async def call(self, request: ModelCallRequest) -> ModelCallResult:
@@ -74,11 +81,19 @@ class LlmActivities:
             raise provider_failure(err, attempt) from None
         span.set_attribute(Attr.PROVIDER, provider_name)
         breaker = self._factory.breaker(provider_name, model)
+        if request.context is not None:
+            if self._stored is None:
+                raise non_retryable(NO_STORE, ErrorType.INVALID_REQUEST, attempt)
+            request = request.model_copy(
+                update={"request": await self._stored.expand(request.request, request.context)}
+            )
+
+        asked = with_output_section(request.request, last=request.context is not None)
 
         async def send() -> ModelResponse:
             return await breaker.guard(
                 lambda: with_heartbeats(
-                    provider.complete(with_output_section(request.request), model, on_delta),
+                    provider.complete(asked, model, on_delta),
                     self._heartbeat_every,
                     f"waiting for {model_ref}",
                 )

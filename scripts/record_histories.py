@@ -36,6 +36,9 @@ from temporalio.testing import WorkflowEnvironment
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activities.rate_limits import RateLimiter, rate_limit_id
+from scripts.conversation_histories import NAMES as CONVERSATIONS
+from scripts.conversation_histories import due as due_conversations
+from scripts.conversation_histories import record_conversations
 from taskagent import Pipeline, Registry, StepStatus, code, search
 from taskagent.events import TOPICS
 from taskagent.llm.types import ModelResponse, Usage
@@ -217,6 +220,18 @@ def scenarios() -> dict[str, Scenario]:
                 "judge": [
                     ScriptedAnswer(content={"label": "great", "score": 3}),
                     ScriptedAnswer(content={"label": "good", "score": 4}),
+                ]
+            },
+        ),
+        "chat_step": Scenario(
+            Pipeline("chat_step", model="scripted:chat").chat(
+                "greet", system_prompt="Answer in French.", output_schema=VERDICT
+            ),
+            {"message": "Is this good?"},
+            scripted={
+                "chat": [
+                    ScriptedAnswer(content="Oui"),
+                    ScriptedAnswer(content={"label": "good", "score": 9}),
                 ]
             },
         ),
@@ -512,7 +527,7 @@ async def main(args: list[str]) -> None:
     force = "--force" in args
     wanted = {arg for arg in args if not arg.startswith("--")}
     every = scenarios()
-    if unknown := wanted - every.keys() - {RATE_LIMITER}:
+    if unknown := wanted - every.keys() - {RATE_LIMITER, *CONVERSATIONS}:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     due: dict[Server, dict[str, Scenario]] = {}
     for name, scenario in every.items():
@@ -527,6 +542,10 @@ async def main(args: list[str]) -> None:
     registry.include(probes)
     for server, group in due.items():
         await record_on(server, group, registry)
+    conversations = due_conversations(OUT, force, wanted)
+    if conversations:
+        async with environment("dev") as env:
+            await record_conversations(env.client, TASK_QUEUE, registry, OUT, conversations)
     limiter_path = OUT / f"{RATE_LIMITER}.json"
     if (not wanted or RATE_LIMITER in wanted) and (force or not limiter_path.exists()):
         await record_rate_limiter(limiter_path, registry)

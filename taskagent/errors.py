@@ -28,6 +28,9 @@ class ErrorType(StrEnum):
     PIPELINE_FAILED = "PipelineFailed"
     """A step failed; the error's details hold the whole PipelineResult."""
     PIPELINE_TIMEOUT = "PipelineTimeout"
+    TURN_FAILED = "TurnFailed"
+    """A conversation's turn found no valid reply; the conversation goes on."""
+    CONVERSATION_ARCHIVED = "ConversationArchived"
     # -- a step ------------------------------------------------------------------------------------
     STEP_TIMEOUT = "StepTimeout"
     ACTIVITY_TIMEOUT = "ActivityTimeout"

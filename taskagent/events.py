@@ -52,6 +52,13 @@ class EventKind(StrEnum):
     """An answer was rejected; `errors` are what goes back to the model."""
     DELTA = "delta"
     """Text of a model's answer as it arrives, tagged with its step, attempt, call and try."""
+    TURN_STARTED = "turn_started"
+    """A conversation's turn began (`data`: turn, message_id, seq)."""
+    TURN_COMPLETED = "turn_completed"
+    """A conversation's turn ended with a reply (`text`; `data`: turn, message_id, seq)."""
+    TURN_FAILED = "turn_failed"
+    SUMMARY_SAVED = "summary_saved"
+    """A summary bookmark now stands for a conversation's older messages (`data`: upto)."""
 
 
 class RunEvent(BaseModel):

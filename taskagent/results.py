@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.contrib.workflow_streams import WorkflowStreamState
 from temporalio.exceptions import ApplicationError
 
+from taskagent.conversation.context import ConversationContext, StoredContext
 from taskagent.errors import ErrorType
 from taskagent.events import DeltaTag
 from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolSpec
@@ -311,6 +312,11 @@ class PipelineRunRequest(Contract):
         description="Publish the models' answers on the run's event stream as they arrive "
         "(token deltas); the run's other events are always published.",
     )
+    conversation: ConversationContext | None = Field(
+        None,
+        description="The conversation whose turn this run is (set by a conversation, or by a "
+        "parent run for its child): what its chat steps read.",
+    )
 
 
 class ResumeState(Contract):
@@ -401,6 +407,9 @@ class ModelCallRequest(Contract):
     step_id: str
     stream: DeltaTag | None = Field(
         None, description="Set when the run streams: the answer's text is published as it comes."
+    )
+    context: StoredContext | None = Field(
+        None, description="Stored conversation messages the activity puts into the request."
     )
 
 

@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskagent.names import DEFAULT_TASK_QUEUE
 
+DEFAULT_DATABASE_URL = "sqlite:///data/taskagent.db"
+
 
 class Settings(BaseSettings):
     """TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TASKAGENT_* variables."""
@@ -42,6 +44,18 @@ class Settings(BaseSettings):
     web_ui: str = Field("http://localhost:8233", alias="TASKAGENT_WEB_UI")
     log_format: str = Field("console", alias="TASKAGENT_LOG_FORMAT", pattern="^(console|json)$")
     log_level: str = Field("INFO", alias="TASKAGENT_LOG_LEVEL")
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        alias="TASKAGENT_DATABASE_URL",
+        description="Conversations and memory: SQLite (default, a file under data/) or "
+        "`postgresql+psycopg://user:password@host/db`.",
+    )
+    archive_after_days: int = Field(
+        30,
+        alias="TASKAGENT_ARCHIVE_AFTER_DAYS",
+        ge=0,
+        description="Conversations idle this long are archived by a daily schedule (0: never).",
+    )
     log_content: bool = Field(
         False,
         alias="TASKAGENT_LOG_CONTENT",

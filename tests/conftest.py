@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -10,6 +11,8 @@ from taskagent import search
 from taskagent.llm.gemini_provider import GeminiProvider
 from taskagent.llm.openai_provider import OpenAIProvider
 from taskagent.storage import data_converter
+from taskagent.store import Database, migrate
+from tests.databases import postgres_server
 from tests.fake_llm import TEST_KEY, FakeLLM
 from tests.support import binary, unique
 
@@ -77,3 +80,25 @@ async def gemini_provider(llm: FakeLLM) -> AsyncIterator[GeminiProvider]:
     provider = GeminiProvider(TEST_KEY, base_url=llm.gemini_base_url, timeout=10)
     yield provider
     await provider.aclose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database: SQLite, and PostgreSQL (a real server the tests start) with a clean
+    schema; each test that uses it runs on both."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path}/data/taskagent.db")
+    else:
+        db = Database(request.getfixturevalue("postgres_url"))
+        with db.engine.begin() as connection:  # a clean schema for each test
+            for table in ("memory", "bookmarks", "messages", "conversations", "alembic_version"):
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    migrate(db)
+    yield db
+    db.close()

@@ -20,6 +20,7 @@ word by word, tool-call arguments in pieces, the usage where each server puts it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -421,6 +422,17 @@ class FakeLLM:
         self.gemini = GeminiScript()
         self._runner: web.AppRunner | None = None
         self._port = 0
+        self._gate: asyncio.Event | None = None
+
+    def hold(self) -> None:
+        """Keep every request waiting (its answer already taken from the script) until
+        `release()`: a call in flight, for a test to crash its caller."""
+        self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        if self._gate is not None:
+            self._gate.set()
+        self._gate = None
 
     @property
     def url(self) -> str:
@@ -456,6 +468,8 @@ class FakeLLM:
     async def _openai(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         scripted = self.openai._record(request, body)
+        if self._gate is not None:
+            await self._gate.wait()
         if body.get("stream") and scripted.status == 200 and isinstance(scripted.body, dict):
             chunks = self.openai.chunks(scripted.body, body)
             return await _events(request, chunks, scripted.stream_error, done=True)

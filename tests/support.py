@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -38,6 +41,7 @@ from taskagent.llm.factory import ProviderFactory, ProviderSettings
 from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
 from taskagent.results import PipelineResult, RunProgress
 from taskagent.settings import Settings
+from taskagent.store import ConversationStore
 from taskagent.testing import ScriptedProvider
 from tests.fake_llm import FakeLLM
 from worker import build_registry, build_worker
@@ -103,6 +107,7 @@ async def running_worker(
     workflow_runner: WorkflowRunner | None = None,
     scripted: ScriptedProvider | None = None,
     max_concurrent_activities: int | None = None,
+    store: ConversationStore | None = None,
 ) -> AsyncIterator[None]:
     """A worker on `task_queue`; models are the offline one unless `providers` says otherwise,
     and `scripted:<name>` plays what a test enqueued on `scripted`.
@@ -122,6 +127,7 @@ async def running_worker(
         interceptors=[PolicyRecorder()],
         workflow_runner=workflow_runner,
         max_concurrent_activities=max_concurrent_activities,
+        store=store,
     )
     try:
         async with worker:
@@ -178,11 +184,17 @@ async def wait_for_step(
 
 @contextmanager
 def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """worker.py as a separate process, killed at the end if still running."""
+    """worker.py as a separate process, killed at the end if still running; its database is
+    a file of its own unless `env_vars` names one."""
+    database = Path(tempfile.mkdtemp(prefix="taskagent-db-")) / "taskagent.db"
+    defaults = {
+        "TASKAGENT_DEFAULT_MODEL": "offline:default",
+        "TASKAGENT_DATABASE_URL": f"sqlite:///{database}",
+    }
     process = subprocess.Popen(
         [sys.executable, "worker.py"],
         cwd=ROOT,
-        env={**os.environ, "TASKAGENT_DEFAULT_MODEL": "offline:default", **env_vars},
+        env={**os.environ, **defaults, **env_vars},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -195,6 +207,7 @@ def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         process.wait(30)
         if process.stdout is not None:
             process.stdout.close()
+        shutil.rmtree(database.parent, ignore_errors=True)
 
 
 @dataclass
@@ -378,3 +391,23 @@ def big(size: int) -> str:
 @probes.function()
 def length(text: str) -> int:
     return len(text)
+
+
+def history_text(history: WorkflowHistory) -> str:
+    """Every payload of a history, decoded, one per line: what the history really holds."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            data = node.get("data")
+            if "metadata" in node and isinstance(data, str):
+                found.append(base64.b64decode(data).decode("utf-8", "replace"))
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(history.to_json_dict())
+    return "\n".join(found)

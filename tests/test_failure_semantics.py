@@ -113,9 +113,10 @@ async def test_every_activity_call_has_a_bounded_retry_policy_and_a_label(env, t
     assert [entry for entry in steps if not entry[2] or " · " not in entry[2]] == []
 
 
-def test_workflow_code_schedules_activities_in_two_places_only():
-    """All step activities go through StepRun.activity (which always sets a policy); the only
-    other call is the resolve activity, with its own bounded policy."""
+def test_workflow_code_schedules_activities_in_few_places_always_with_a_policy():
+    """All step activities go through StepRun.activity (which always sets a policy); the others
+    are the resolve activity and a conversation's store and summary calls, each with its own
+    bounded policy."""
     calls: dict[str, list[str]] = {}
     for path in sorted((ROOT / "workflows").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -125,8 +126,16 @@ def test_workflow_code_schedules_activities_in_two_places_only():
                     keywords = {k.arg for k in node.keywords}
                     label = f"{name}({'retry_policy' in keywords or '**' in ast.unparse(node)})"
                     calls.setdefault(str(path.relative_to(ROOT)), []).append(label)
-    assert set(calls) == {"workflows/step_run.py", "workflows/pipeline.py"}
+    assert set(calls) == {
+        "workflows/step_run.py",
+        "workflows/pipeline.py",
+        "workflows/turns.py",
+        "workflows/conversation.py",
+        "workflows/archive.py",
+    }
     assert calls["workflows/pipeline.py"] == ["execute_local_activity(True)"]
+    for path in ("workflows/turns.py", "workflows/conversation.py", "workflows/archive.py"):
+        assert calls[path] and all(call.endswith("(True)") for call in calls[path]), path
 
 
 broken_models = Registry()

@@ -22,13 +22,29 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from taskagent.names import PIPELINE_WORKFLOW, RATE_LIMIT_WORKFLOW
+from taskagent.names import (
+    ARCHIVE_IDLE_WORKFLOW,
+    CONVERSATION_WORKFLOW,
+    PIPELINE_WORKFLOW,
+    RATE_LIMIT_WORKFLOW,
+)
 from taskagent.storage import data_converter
-from workflows import PipelineWorkflow, RateLimitWorkflow
+from workflows import (
+    ArchiveIdleConversations,
+    ConversationWorkflow,
+    PipelineWorkflow,
+    RateLimitWorkflow,
+)
 
 FOLDER = Path(__file__).parent / "histories"
 HISTORIES = sorted(FOLDER.glob("*.json"))
-WORKFLOW_TYPES = {PIPELINE_WORKFLOW, RATE_LIMIT_WORKFLOW}
+WORKFLOW_TYPES = {
+    PIPELINE_WORKFLOW,
+    RATE_LIMIT_WORKFLOW,
+    CONVERSATION_WORKFLOW,
+    ARCHIVE_IDLE_WORKFLOW,
+}
+WORKFLOWS = [PipelineWorkflow, RateLimitWorkflow, ConversationWorkflow, ArchiveIdleConversations]
 
 PAYLOADS = FOLDER / "payloads"
 """Where the claim-checked histories' payloads are stored (committed with them)."""
@@ -101,7 +117,7 @@ def test_claim_checked_histories_hold_references_not_payloads():
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path, tmp_path: Path):
     converter = converter_for(path, tmp_path)
-    replayer = Replayer(workflows=[PipelineWorkflow, RateLimitWorkflow], data_converter=converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter)
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -23,6 +23,10 @@ from tests.support import ROOT, probes, running_worker, start
 
 PASSED_THROUGH_TASKAGENT = {
     "taskagent",
+    "taskagent.conversation",
+    "taskagent.conversation.context",
+    "taskagent.conversation.contracts",
+    "taskagent.conversation.window",
     "taskagent.errors",
     "taskagent.events",
     "taskagent.expressions",

@@ -3,7 +3,6 @@ are installed (always in CI). Idempotent writes, ordering, titles, archiving, ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,29 +10,8 @@ import pytest
 from sqlalchemy import inspect
 
 from taskagent.store import Bookmark, ConversationStore, Database, StoredMessage, migrate
-from tests.databases import postgres_server
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/data/taskagent.db")
-    else:
-        db = Database(request.getfixturevalue("postgres_url"))
-        with db.engine.begin() as connection:  # a clean schema for each test
-            for table in ("memory", "bookmarks", "messages", "conversations", "alembic_version"):
-                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-    migrate(db)
-    yield db
-    db.close()
 
 
 def message(seq: int, role: str = "user", content: str | None = None) -> StoredMessage:

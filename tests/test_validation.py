@@ -20,7 +20,7 @@ from taskagent import (
 from tests.support import example_registry, probes
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = "expected one of code, switch, parallel, pipeline, agent, router, approval, wait"
+KINDS = "expected one of code, switch, parallel, pipeline, agent, router, approval, wait, chat"
 
 models = Registry()
 

@@ -15,6 +15,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import opentelemetry.trace  # noqa: F401
 
+    import taskagent.conversation.context
+    import taskagent.conversation.contracts
+    import taskagent.conversation.window
     import taskagent.errors
     import taskagent.events
     import taskagent.expressions
@@ -39,7 +42,14 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.telemetry.instruments
     import taskagent.telemetry.names  # noqa: F401
 
+from workflows.archive import ArchiveIdleConversations
+from workflows.conversation import ConversationWorkflow
 from workflows.pipeline import PipelineWorkflow
 from workflows.rate_limit import RateLimitWorkflow
 
-__all__ = ["PipelineWorkflow", "RateLimitWorkflow"]
+__all__ = [
+    "ArchiveIdleConversations",
+    "ConversationWorkflow",
+    "PipelineWorkflow",
+    "RateLimitWorkflow",
+]

@@ -29,6 +29,7 @@ from workflows.telemetry import RunTelemetry
 from workflows.window import DEFAULT_IN_FLIGHT, InFlightWindow
 
 with workflow.unsafe.imports_passed_through():
+    from taskagent.conversation.context import ConversationContext
     from taskagent.errors import ErrorType
     from taskagent.expressions import ExpressionError, parse_condition, resolve_mapping
     from taskagent.graph import effective_dependencies, sinks
@@ -57,8 +58,11 @@ class PipelineRun:
         telemetry: RunTelemetry,
         events: RunEvents,
         deselected: dict[str, str] | None = None,
+        conversation: ConversationContext | None = None,
     ) -> None:
         self.resolved = resolved
+        self.conversation = conversation
+        """The conversation whose turn this run is, if any (chat steps read it)."""
         self.telemetry = telemetry
         self.events = events
         spec = self.spec = resolved.spec

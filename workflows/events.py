@@ -38,8 +38,11 @@ _RUN_SETTLED = {
 class RunEvents:
     """Publishes one run's events on its Workflow Stream."""
 
-    def __init__(self, stream: WorkflowStream, *, deltas: bool = False) -> None:
+    def __init__(
+        self, stream: WorkflowStream, *, deltas: bool = False, carried: int = CARRIED_EVENTS
+    ) -> None:
         self.stream = stream
+        self._carried = carried
         self.deltas = deltas
         """Whether the run's model calls publish their text as it arrives."""
         self._topic = stream.topic(EVENTS_TOPIC, type=RunEvent)
@@ -94,7 +97,7 @@ class RunEvents:
     def state(self) -> WorkflowStreamState:
         """What a continuation carries: the latest events and the publishers' dedup state."""
         state = self.stream.get_state(publisher_ttl=PUBLISHER_TTL)
-        dropped = len(state.log) - CARRIED_EVENTS
+        dropped = len(state.log) - self._carried
         if dropped > 0:
             state.log = state.log[dropped:]
             state.base_offset += dropped

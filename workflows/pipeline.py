@@ -86,6 +86,28 @@ def _least(a: N | None, b: N | None) -> N | None:
     return b if a is None else a if b is None else min(a, b)
 
 
+async def resolve_pipeline(request: ResolveRequest) -> ResolvedPipeline:
+    """The validated pipeline, from the worker's registry (a local activity); an invalid one
+    fails with a non-retryable error naming every problem."""
+    try:
+        resolved: ResolvedPipeline = await workflow.execute_local_activity(
+            RESOLVE_PIPELINE_ACTIVITY,
+            request,
+            start_to_close_timeout=RESOLVE_TIMEOUT,
+            retry_policy=RESOLVE_RETRY,
+            result_type=ResolvedPipeline,
+        )
+    except ActivityError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PIPELINE:
+            details = cause.details[0] if cause.details else []
+            raise invalid_pipeline(cause.message, details) from None
+        if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_REQUEST:
+            raise invalid_request(cause.message) from None
+        raise
+    return resolved
+
+
 @workflow.defn(dynamic=True)
 class PipelineWorkflow:
     """Resolves and validates the pipeline, runs its DAG, returns every step's record.
@@ -192,6 +214,7 @@ class PipelineWorkflow:
             telemetry,
             self.events,
             deselected=resume.deselected if resume else None,
+            conversation=request.conversation,
         )
         pipeline_run.board.publish()
         spec = resolved.spec
@@ -221,7 +244,7 @@ class PipelineWorkflow:
             run_id=info.run_id,
             started_at=workflow.now(),
         )
-        resolved = await self._resolve(
+        resolved = await resolve_pipeline(
             ResolveRequest(
                 pipeline=request.pipeline, input=request.input, unknown_fields=unknown_fields
             )
@@ -322,25 +345,6 @@ class PipelineWorkflow:
         return self._result
 
     # -- the run's course --------------------------------------------------------------------------
-    async def _resolve(self, request: ResolveRequest) -> ResolvedPipeline:
-        try:
-            resolved: ResolvedPipeline = await workflow.execute_local_activity(
-                RESOLVE_PIPELINE_ACTIVITY,
-                request,
-                start_to_close_timeout=RESOLVE_TIMEOUT,
-                retry_policy=RESOLVE_RETRY,
-                result_type=ResolvedPipeline,
-            )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PIPELINE:
-                details = cause.details[0] if cause.details else []
-                raise invalid_pipeline(cause.message, details) from None
-            if isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_REQUEST:
-                raise invalid_request(cause.message) from None
-            raise
-        return resolved
-
     async def _execute_with_deadline(self, pipeline_run: PipelineRun, timeout: timedelta) -> None:
         pipeline_run.stop_reason = f"the run's deadline of {timeout} passed"
         started = pipeline_run.result.started_at or workflow.now()

@@ -16,6 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from taskagent.conversation.context import ConversationContext
     from taskagent.errors import ErrorType
     from taskagent.events import DeltaTag, EventKind
     from taskagent.kinds.context import StepFailure
@@ -84,6 +85,10 @@ class StepRun:
     def execution(self) -> int:
         return self._new_inputs
 
+    @property
+    def conversation(self) -> ConversationContext | None:
+        return self._run.conversation
+
     def scope(self) -> Mapping[str, Any]:
         return self._run.scope()
 
@@ -126,7 +131,10 @@ class StepRun:
         info = workflow.info()
         scope = self._run.telemetry.scope.for_step(self.key)
         context = RunContext(correlation_id=scope.correlation_id, path=scope.path)
-        request = request.model_copy(update={"context": context, "stream": self._run.events.deltas})
+        update: dict[str, Any] = {"context": context, "stream": self._run.events.deltas}
+        if request.conversation is None:  # a chat turn's sub-pipeline reads the conversation too
+            update["conversation"] = self._run.conversation
+        request = request.model_copy(update=update)
         try:
             # The step's deadline cancels the child (through the choke point); no execution
             # timeout here, or the server would terminate the child and leave its activities.

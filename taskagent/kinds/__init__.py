@@ -12,7 +12,17 @@ from typing import Any
 
 from taskagent.kinds.base import Catalog, StepBase, StepKind
 
-MODULES = ("code", "switch", "parallel", "subpipeline", "agent", "router", "approval", "wait")
+MODULES = (
+    "code",
+    "switch",
+    "parallel",
+    "subpipeline",
+    "agent",
+    "router",
+    "approval",
+    "wait",
+    "chat",
+)
 """The registry: each module declares one kind as `KIND`, in this order (the JSON Schema's)."""
 
 KINDS: tuple[StepKind, ...] = tuple(

@@ -72,7 +72,7 @@ def check_model(step: LlmStepBase, ctx: CheckContext, where: str) -> None:
         ctx.model(step.model, f"{where}.model")
 
 
-def _check(step: AgentStep, ctx: CheckContext, where: str) -> None:
+def check_agent(step: AgentStep, ctx: CheckContext, where: str) -> None:
     check_model(step, ctx, where)
     if isinstance(step.output_schema, dict):
         ctx.json_schema(step.output_schema, f"{where}.output_schema")
@@ -84,7 +84,9 @@ def _check(step: AgentStep, ctx: CheckContext, where: str) -> None:
         ctx.tool(tool, f"{where}.tools")
 
 
-def _output_schema(step: AgentStep, catalog: Catalog | None, _: SchemaOf) -> dict[str, Any] | None:
+def agent_output_schema(
+    step: AgentStep, catalog: Catalog | None, _: SchemaOf
+) -> dict[str, Any] | None:
     if isinstance(step.output_schema, dict):
         return step.output_schema
     if isinstance(step.output_schema, str):
@@ -92,7 +94,7 @@ def _output_schema(step: AgentStep, catalog: Catalog | None, _: SchemaOf) -> dic
     return {"type": "string"}
 
 
-def _resolve(step: AgentStep, ctx: ResolveContext) -> None:
+def resolve_agent(step: AgentStep, ctx: ResolveContext) -> None:
     for name in step.tools:
         ctx.tool(name)
     if isinstance(step.output_schema, str):
@@ -104,7 +106,7 @@ KIND = StepKind(
     spec=AgentStep,
     executor="workflows.kinds.agent",
     builder=agent,
-    check=_check,
-    output_schema=_output_schema,
-    resolve=_resolve,
+    check=check_agent,
+    output_schema=agent_output_schema,
+    resolve=resolve_agent,
 )

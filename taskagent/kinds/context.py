@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from temporalio.common import RetryPolicy
 
+from taskagent.conversation.context import ConversationContext
 from taskagent.errors import ErrorType
 from taskagent.kinds.base import StepBase
 from taskagent.llm.types import Message, ModelRequest
@@ -97,6 +98,10 @@ class StepContext(Protocol):
     def execution(self) -> int:
         """How many times an operator re-ran the step with another input (its idempotency key
         changes with it, and with the run id after a reset)."""
+
+    @property
+    def conversation(self) -> ConversationContext | None:
+        """The conversation whose turn the run is, if it is one (what chat steps read)."""
 
     def scope(self) -> Mapping[str, Any]:
         """What conditions and references read: `input` and `steps`."""

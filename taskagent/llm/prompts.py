@@ -42,11 +42,28 @@ def task_messages(
     ]
 
 
+def as_text(value: Any) -> str:
+    """A value as a message's text: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else _json(value)
+
+
+def chat_messages(*, system_prompt: str, goal: str, constraints: Sequence[str]) -> list[Message]:
+    """A chat step's system message: its prompt, then its goal and constraints if it has any.
+    The conversation follows it (stored messages, put in by the model-call activity)."""
+    sections = [system_prompt or DEFAULT_SYSTEM]
+    if goal:
+        sections.append(f"## Goal\n{goal}")
+    if constraints:
+        sections.append("## Constraints\n" + "\n".join(f"- {c}" for c in constraints))
+    return [Message(role="system", content="\n\n".join(sections))]
+
+
 OUTPUT_HEADING = "## Output\n"
 
 
-def with_output_section(request: ModelRequest) -> ModelRequest:
-    """The request with the output instructions (the JSON Schema) in its first user message.
+def with_output_section(request: ModelRequest, *, last: bool = False) -> ModelRequest:
+    """The request with the output instructions (the JSON Schema) in its first user message
+    (its last one with `last`: a conversation's first message is an old one).
 
     Runs in the model-call activity, just before the provider is called. A request recorded by an
     earlier release already holds the section and is returned unchanged.
@@ -55,7 +72,8 @@ def with_output_section(request: ModelRequest) -> ModelRequest:
     users = [i for i, m in enumerate(request.messages) if m.role == "user"]
     if schema is None or not users:
         return request
-    first = request.messages[users[0]]
+    index = users[-1] if last else users[0]
+    first = request.messages[index]
     if first.content is not None and OUTPUT_HEADING in first.content:
         return request
     section = (
@@ -64,7 +82,7 @@ def with_output_section(request: ModelRequest) -> ModelRequest:
     )
     content = f"{first.content}\n\n{section}" if first.content else section
     messages = list(request.messages)
-    messages[users[0]] = first.model_copy(update={"content": content})
+    messages[index] = first.model_copy(update={"content": content})
     return request.model_copy(update={"messages": messages})
 
 

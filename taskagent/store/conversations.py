@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from taskagent.conversation.context import MessageRef
 from taskagent.store import schema
 from taskagent.store.database import Database
 
@@ -125,8 +126,9 @@ class ConversationStore:
     # -- messages ----------------------------------------------------------------------------
     def add_messages(self, conversation_id: str, added: Sequence[StoredMessage]) -> int:
         """Store messages (those already stored, by id, are skipped); how many were new. The
-        conversation's last activity moves to the latest message, and a conversation without
-        a title takes the beginning of its first user message."""
+        conversation's last activity moves to the latest message, an archived conversation is
+        brought back, and a conversation without a title takes the beginning of its first user
+        message."""
         if not added:
             return 0
         rows = [{**m.model_dump(), "conversation_id": conversation_id} for m in added]
@@ -137,18 +139,52 @@ class ConversationStore:
         return len(inserted)
 
     def messages(
-        self, conversation_id: str, *, from_seq: int = 0, seqs: Sequence[int] | None = None
+        self,
+        conversation_id: str,
+        *,
+        from_seq: int = 0,
+        until_seq: int | None = None,
+        seqs: Sequence[int] | None = None,
     ) -> list[StoredMessage]:
-        """Messages in order: from `from_seq` on, or exactly those of `seqs`."""
+        """Messages in order: from `from_seq` on (to `until_seq`, excluded), or exactly those
+        of `seqs`."""
         table = schema.messages
         query = select(table).where(table.c.conversation_id == conversation_id)
         if seqs is not None:
             query = query.where(table.c.seq.in_(list(seqs)))
         else:
             query = query.where(table.c.seq >= from_seq)
+            if until_seq is not None:
+                query = query.where(table.c.seq < until_seq)
         with self._db.engine.connect() as connection:
             rows = connection.execute(query.order_by(table.c.seq))
             return [StoredMessage.model_validate(row._mapping) for row in rows]
+
+    def refs(
+        self, conversation_id: str, *, from_seq: int = 0, until_seq: int | None = None
+    ) -> list[MessageRef]:
+        """The place, role and tokens of messages (no text), in order."""
+        table = schema.messages
+        query = select(table.c.seq, table.c.role, table.c.tokens).where(
+            table.c.conversation_id == conversation_id, table.c.seq >= from_seq
+        )
+        if until_seq is not None:
+            query = query.where(table.c.seq < until_seq)
+        with self._db.engine.connect() as connection:
+            rows = connection.execute(query.order_by(table.c.seq))
+            return [MessageRef(seq=row.seq, role=row.role, tokens=row.tokens) for row in rows]
+
+    def counts(self, conversation_id: str) -> tuple[int, int]:
+        """Where the next message goes (the highest seq plus one) and how many replies the
+        conversation has."""
+        table = schema.messages
+        replies = func.count().filter(table.c.role == "assistant")
+        query = select(func.max(table.c.seq), replies).where(
+            table.c.conversation_id == conversation_id
+        )
+        with self._db.engine.connect() as connection:
+            highest, answered = connection.execute(query).one()
+        return (-1 if highest is None else int(highest)) + 1, int(answered or 0)
 
     # -- bookmarks ---------------------------------------------------------------------------
     def add_bookmark(self, conversation_id: str, bookmark: Bookmark) -> bool:
@@ -159,13 +195,13 @@ class ConversationStore:
             done = connection.execute(statement.returning(schema.bookmarks.c.id)).all()
         return bool(done)
 
-    def bookmarks(self, conversation_id: str) -> list[Bookmark]:
+    def bookmarks(self, conversation_id: str, kind: str | None = None) -> list[Bookmark]:
+        """A conversation's bookmarks (of one kind), in the conversation's order."""
         table = schema.bookmarks
-        query = (
-            select(table)
-            .where(table.c.conversation_id == conversation_id)
-            .order_by(table.c.message_seq, table.c.created_at)
-        )
+        query = select(table).where(table.c.conversation_id == conversation_id)
+        if kind is not None:
+            query = query.where(table.c.kind == kind)
+        query = query.order_by(table.c.message_seq, table.c.created_at)
         with self._db.engine.connect() as connection:
             return [Bookmark.model_validate(row._mapping) for row in connection.execute(query)]
 
@@ -217,6 +253,11 @@ class ConversationStore:
             update(table)
             .where(table.c.id == conversation_id, table.c.last_activity_at < latest)
             .values(last_activity_at=latest)
+        )
+        connection.execute(  # a new message brings an archived conversation back
+            update(table)
+            .where(table.c.id == conversation_id, table.c.archived_at.is_not(None))
+            .values(archived_at=None)
         )
         first = next(
             (m.content for m in sorted(added, key=lambda m: m.seq) if m.role == "user"), None

@@ -8,8 +8,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
+from taskagent.settings import DEFAULT_DATABASE_URL
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-DEFAULT_URL = "sqlite:///data/taskagent.db"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -23,7 +24,7 @@ def sqlite_path(url: str) -> Path | None:
 class Database:
     """An engine on `url` (`sqlite:///data/taskagent.db`, `postgresql+psycopg://...`)."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = DEFAULT_DATABASE_URL) -> None:
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from workflows.failures import classify
 from workflows.telemetry import validator
 
 with workflow.unsafe.imports_passed_through():
+    from taskagent.conversation.context import StoredContext
     from taskagent.errors import ErrorType
     from taskagent.kinds.agent import AgentStep, LlmStepBase
     from taskagent.kinds.context import StepContext, StepFailure, StepOutcome
@@ -80,8 +81,11 @@ class AgentLoop:
         goal: str,
         output_schema: str | dict[str, Any] | None,
         json_schema: dict[str, Any] | None,
+        context: StoredContext | None = None,
     ) -> None:
         self.ctx = ctx
+        self.context = context
+        """Stored conversation messages that every model call carries by reference."""
         self.step = step
         self.goal = goal
         self.output_schema = output_schema
@@ -92,13 +96,15 @@ class AgentLoop:
         self.allowed = list(step.tools) if isinstance(step, AgentStep) else []
         self.tools = [ctx.resolved.tools[name].spec for name in self.allowed]
 
-    async def run(self, value: Any) -> StepOutcome:
-        base = task_messages(
-            system_prompt=self.step.system_prompt,
-            goal=self.goal,
-            constraints=[*self.ctx.spec.constraints, *self.step.constraints],
-            input_value=value,
-        )
+    async def run(self, value: Any, base: list[Message] | None = None) -> StepOutcome:
+        """Answer until valid; `base` replaces the task's messages (a chat step's)."""
+        if base is None:
+            base = task_messages(
+                system_prompt=self.step.system_prompt,
+                goal=self.goal,
+                constraints=[*self.ctx.spec.constraints, *self.step.constraints],
+                input_value=value,
+            )
         working = list(base)
         failures: list[AttemptFailure] = []
         for attempt in range(1, self.step.max_attempts + 1):
@@ -201,10 +207,13 @@ class AgentLoop:
             max_output_tokens=self.step.max_output_tokens,
         )
         self.ctx.record_attempt(self.attempt)
+        call = self.ctx.model_call(request, self.attempt, self.calls)
+        if self.context is not None:
+            call = call.model_copy(update={"context": self.context})
         try:
             result = await self.ctx.activity(
                 LLM_CALL_ACTIVITY,
-                self.ctx.model_call(request, self.attempt, self.calls),
+                call,
                 result_type=ModelCallResult,
                 summary=f"{self.model} · attempt {self.attempt} · call {self.calls}",
                 timeout=self.ctx.deadline or MODEL_CALL_TIMEOUT,
