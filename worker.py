@@ -33,6 +33,7 @@ import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
 from activities.conversations import ConversationActivities, StoredMessages
 from activities.deltas import DeltaStreams
+from activities.memory import MemoryActivities
 from activities.notices import StepNotices
 from activities.rate_limits import RateLimiter
 from activities.search_attributes import SearchAttributeCheck
@@ -139,6 +140,7 @@ def build_worker(
     ]
     if store is not None:  # conversations need their database
         conversations = ConversationActivities(store)
+        memory = MemoryActivities(store)
         workflow_types += [ConversationWorkflow, ArchiveIdleConversations]
         activity_functions += [
             conversations.open,
@@ -146,6 +148,8 @@ def build_worker(
             conversations.bookmark,
             conversations.archive,
             conversations.archive_idle,
+            memory.read,
+            memory.write,
         ]
     return Worker(
         client,

@@ -4,7 +4,8 @@
   answer rejected and corrected, a summary, a failed turn, then continue-as-new after three turns
   (the first and the last run);
 - `conversation_archived.json`: a conversation archived by its update, its run ended;
-- `archive_idle.json`: a run of the daily schedule's workflow.
+- `archive_idle.json`: a run of the daily schedule's workflow;
+- `pipeline_memory.json`: a pipeline whose steps read and remember memory (same database).
 """
 
 from __future__ import annotations
@@ -27,9 +28,30 @@ from taskagent.conversation.window import WindowPolicy
 from taskagent.names import ARCHIVE_IDLE_WORKFLOW, ARCHIVE_UPDATE
 from taskagent.store import ConversationStore, Database, migrate
 from taskagent.testing import ScriptedAnswer, ScriptedProvider
-from tests.support import running_worker
+from tests.support import running_worker, start
 
-NAMES = ("conversation", "conversation_archived", "archive_idle")
+NAMES = ("conversation", "conversation_archived", "archive_idle", "pipeline_memory")
+MEMORY_PIPELINE = {
+    "name": "memory_recorded",
+    "memory": {"shared": {"n": {"type": "integer"}}, "steps": {"second": {"seen": {}}}},
+    "steps": [
+        {
+            "kind": "code",
+            "id": "first",
+            "function": "echo",
+            "input": {"n": 5, "before": "$memory.shared.n"},
+            "remember": {"shared.n": "$steps.first.output.n"},
+        },
+        {
+            "kind": "code",
+            "id": "second",
+            "function": "echo",
+            "depends_on": ["first"],
+            "input": {"n": "$memory.shared.n", "seen": "$memory.second.seen"},
+            "remember": {"seen": "$steps.second.output"},
+        },
+    ],
+}
 ANSWER = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 
 
@@ -38,6 +60,7 @@ def due(out: Path, force: bool, wanted: set[str]) -> list[str]:
         "conversation": ["conversation_first", "conversation_last"],
         "conversation_archived": ["conversation_archived"],
         "archive_idle": ["archive_idle"],
+        "pipeline_memory": ["pipeline_memory"],
     }
     return [
         name
@@ -71,6 +94,10 @@ async def record_conversations(
                     )
                     await handle.result()
                     _save(out / "archive_idle.json", await handle.fetch_history())
+                if "pipeline_memory" in names:
+                    run = await start(client, task_queue, MEMORY_PIPELINE, {})
+                    await run.result()
+                    _save(out / "pipeline_memory.json", await run.fetch_history())
         finally:
             database.close()
 

@@ -2,10 +2,12 @@
 
 Conditions are Python-like expressions (`steps.search.output.rating >= 4 and not input.quick`)
 checked against a whitelist of syntax and evaluated by `simpleeval` with no functions at all:
-no calls, no imports, no attribute tricks, no clocks or randomness. They read two names,
-`input` (the pipeline input) and `steps` (`steps.<id>.output`, `steps.<id>.status`).
+no calls, no imports, no attribute tricks, no clocks or randomness. They read three names,
+`input` (the pipeline input), `steps` (`steps.<id>.output`, `steps.<id>.status`) and `memory`
+(`memory.shared.<key>`, `memory.<step>.<key>`: see taskagent.memory).
 
-Input mappings use references: `$input.company`, `$steps.search.output.name`.
+Input mappings use references: `$input.company`, `$steps.search.output.name`,
+`$memory.shared.visits`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
-ROOTS = ("input", "steps")
+ROOTS = ("input", "steps", "memory")
 LITERAL_NAMES: dict[str, Any] = {
     "true": True,
     "false": False,
@@ -123,13 +125,14 @@ def parse_condition(text: str) -> Condition:
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(
                 f"{type(node).__name__} is not allowed in {text!r}: only comparisons, "
-                "and/or/not, arithmetic, literals and references to input and steps"
+                "and/or/not, arithmetic, literals and references to input, steps and memory"
             )
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise ExpressionError(f"private attribute {node.attr!r} is not allowed in {text!r}")
         if isinstance(node, ast.Name) and node.id not in ROOTS and node.id not in LITERAL_NAMES:
             raise ExpressionError(
-                f"unknown name {node.id!r} in {text!r}: use input.<field> or steps.<id>.output"
+                f"unknown name {node.id!r} in {text!r}: use input.<field>, steps.<id>.output "
+                "or memory.shared.<key>"
             )
     _collect_references(tree.body, references)
     return Condition(text=text.strip(), tree=tree, references=tuple(references))
@@ -214,7 +217,7 @@ def parse_reference(text: str) -> Path | None:
             raise ExpressionError(f"empty segment in reference {text!r}")
         parts.append(int(part) if part.isascii() and part.isdecimal() else part)
     if parts[0] not in ROOTS:
-        raise ExpressionError(f"reference {text!r} must start with $input or $steps")
+        raise ExpressionError(f"reference {text!r} must start with $input, $steps or $memory")
     return tuple(parts)
 
 

@@ -26,6 +26,7 @@ from taskagent.kinds.base import (
     StepId,
     Trigger,
 )
+from taskagent.memory import MemorySpec
 
 if TYPE_CHECKING:
     Step: TypeAlias = StepBase
@@ -76,6 +77,11 @@ class PipelineSpec(SpecModel):
         None, description="Default `provider:model` of agent and router steps in this pipeline."
     )
     budget: Budget | None = None
+    memory: MemorySpec | None = Field(
+        None,
+        description="Typed pipeline memory: shared keys and each step's own, read as "
+        "`$memory.shared.<key>` and `$memory.<step>.<key>`, saved by steps' `remember`.",
+    )
     on_failure: FailurePolicy = FailurePolicy.FAIL_FAST
     on_error: OnError = Field(
         OnError.FAIL, description="Default of the steps' `on_error`: `fail` or `pause`."

@@ -26,6 +26,7 @@ from taskagent.graph import ancestors, effective_dependencies, find_cycle
 from taskagent.kinds import STEP_KINDS, keyed_steps, kind_of, output_schema, targets
 from taskagent.kinds.base import STRICT, Catalog, StepBase
 from taskagent.llm.refs import PROVIDERS, parse_model
+from taskagent.memory import SHARED, MemorySpec, owner_and_key
 from taskagent.schemas import check_schema, schema_errors, schema_problem
 from taskagent.spec import PipelineSpec, Step
 
@@ -109,6 +110,7 @@ class _Scope:
     known: set[str]
     input_schema: dict[str, Any] | None
     schemas: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    memory: MemorySpec | None = None
 
 
 class _Checker:
@@ -154,14 +156,25 @@ class _Checker:
         if isinstance(model, str):
             self.model(model, _join(location, "model"))
         output = spec.output if spec else raw.get("output")
+        memory = spec.memory if spec else None
+        if memory is not None:
+            self._memory(memory, steps, _join(location, "memory"))
         count = sum(1 for _ in keyed_steps(steps))
         if count > MAX_STEPS:
             self.add(
                 location, f"{count} steps: a pipeline may have at most {MAX_STEPS} (the step limit)"
             )
             return spec
-        self._check_steps(steps, raw_ids, input_schema, location, output)
+        self._check_steps(steps, raw_ids, input_schema, location, output, memory)
         return spec
+
+    def _memory(self, memory: MemorySpec, steps: list[StepBase], where: str) -> None:
+        ids = {step.id for step in steps}
+        for owner, keys in [(SHARED, memory.shared), *memory.steps.items()]:
+            if owner != SHARED and owner not in ids:
+                self.add(_join(where, f"steps.{owner}"), f"no top-level step {owner!r}")
+            for key, schema in keys.items():
+                self.json_schema(schema, _join(where, f"{owner}.{key}"))
 
     def _parse(
         self, data: Mapping[str, Any], location: str
@@ -191,6 +204,7 @@ class _Checker:
         input_schema: dict[str, Any] | None,
         location: str,
         output: Any,
+        memory: MemorySpec | None = None,
     ) -> None:
         seen: set[str] = set()
         for step_id in [step.id for step in steps] + raw_ids:
@@ -199,7 +213,7 @@ class _Checker:
             seen.add(step_id)
         known = seen
         deps = effective_dependencies(steps)
-        scope = _Scope({s.id: s for s in steps}, known, input_schema)
+        scope = _Scope({s.id: s for s in steps}, known, input_schema, memory=memory)
         for step in steps:
             where = _join(location, f"step {step.id!r}")
             for dep in step.depends_on:
@@ -217,7 +231,10 @@ class _Checker:
             scope.schemas[step.id] = output_schema(step, self.catalog)
         for step in steps:
             visible = ancestors(deps, step.id) if not cycle else set(known)
-            _StepChecks(self, scope, visible).check(step, _join(location, f"step {step.id!r}"))
+            where = _join(location, f"step {step.id!r}")
+            _StepChecks(self, scope, visible).check(step, where)
+            if step.remember is not None:  # read once the step is done: it sees itself
+                _StepChecks(self, scope, visible | {step.id}).remember(step, where)
         if output is not None:
             _StepChecks(self, scope, set(known)).mapping(output, _join(location, "output"))
 
@@ -261,6 +278,20 @@ class _StepChecks:
 
     def problem(self, where: str, message: str) -> None:
         self._checker.add(where, message)
+
+    def remember(self, step: StepBase, where: str) -> None:
+        """A top-level step's `remember`: declared keys, and references it may read."""
+        memory = self._scope.memory
+        for name, template in (step.remember or {}).items():
+            owner, key = owner_and_key(step.id, name)
+            if memory is None or memory.key_schema(owner, key) is None:
+                declared = f"memory.shared.{key}" if owner == SHARED else f"memory.steps.{owner}"
+                self.problem(
+                    f"{where}.remember.{name}",
+                    f"memory key {name!r} is not declared (declare it, with its type, under "
+                    f"{declared})",
+                )
+            self.mapping(template, f"{where}.remember.{name}")
 
     def expression(self, text: str, where: str) -> None:
         try:
@@ -309,6 +340,8 @@ class _StepChecks:
         reason = kind_of(step).top_level_only
         if reason:
             self.problem(where, reason)
+        if step.remember is not None:
+            self.problem(f"{where}.remember", "only top-level steps remember values")
         self.check(step, where)
 
     def pipeline(self, spec: Any, where: str) -> None:
@@ -322,6 +355,14 @@ class _StepChecks:
 
     def _reference(self, text: str, path: Path, where: str) -> None:
         scope = self._scope
+        if path[0] == "memory":
+            owner, key = (path[1], path[2]) if len(path) >= 3 else (None, None)
+            memory = scope.memory
+            if not isinstance(owner, str) or not isinstance(key, str):
+                self.problem(where, f"{text!r}: name a key, as in memory.shared.<key>")
+            elif memory is None or memory.key_schema(owner, key) is None:
+                self.problem(where, f"{text!r}: memory key {owner}.{key} is not declared")
+            return
         if path[0] == "input":
             problem = schema_problem(scope.input_schema, path[1:])
             if problem:

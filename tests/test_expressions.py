@@ -90,7 +90,7 @@ def test_disallowed_constructs_are_rejected_by_name(text: str, fragment: str) ->
 def test_disallowed_node_message_explains_what_is_allowed() -> None:
     with pytest.raises(ExpressionError, match="only comparisons, and/or/not, arithmetic"):
         parse_condition("f(1)")
-    with pytest.raises(ExpressionError, match=r"use input\.<field> or steps\.<id>\.output"):
+    with pytest.raises(ExpressionError, match=r"use input\.<field>, steps\.<id>\.output or memory"):
         parse_condition("foo")
 
 
@@ -198,8 +198,8 @@ def test_literals_and_escapes_are_not_references(text: str) -> None:
         ("$input..a", "empty segment in reference '$input..a'"),
         ("$input.", "empty segment in reference '$input.'"),
         ("$", "empty segment in reference '$'"),
-        ("$env.HOME", "reference '$env.HOME' must start with $input or $steps"),
-        ("$step.a.output", "must start with $input or $steps"),
+        ("$env.HOME", "reference '$env.HOME' must start with $input, $steps or $memory"),
+        ("$step.a.output", "must start with $input, $steps or $memory"),
     ],
 )
 def test_malformed_references(text: str, fragment: str) -> None:

@@ -42,6 +42,7 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.llm.prompts",
     "taskagent.llm.refs",
     "taskagent.llm.types",
+    "taskagent.memory",
     "taskagent.names",
     "taskagent.operator",
     "taskagent.ratelimit",

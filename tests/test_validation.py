@@ -152,7 +152,7 @@ EXACT = {
     ),
     "reference root": (
         pipeline(code("a", input=["$env.HOME"])),
-        P("step 'a'.input", "reference '$env.HOME' must start with $input or $steps"),
+        P("step 'a'.input", "reference '$env.HOME' must start with $input, $steps or $memory"),
     ),
     "reference after the step id": (
         pipeline(code("a"), code("b", depends_on=["a"], input="$steps.a.outptu")),
@@ -336,7 +336,7 @@ def test_every_problem_is_listed_in_one_error() -> None:
         (
             "step 'q'.condition",
             "Call is not allowed in 'f(1)': only comparisons, and/or/not, "
-            "arithmetic, literals and references to input and steps",
+            "arithmetic, literals and references to input, steps and memory",
         ),
     ]
     text = str(error)

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.llm.prompts
     import taskagent.llm.refs
     import taskagent.llm.types
+    import taskagent.memory
     import taskagent.names
     import taskagent.operator
     import taskagent.ratelimit

@@ -22,6 +22,7 @@ from workflows.board import Board
 from workflows.events import RunEvents
 from workflows.executors import executor
 from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_final
+from workflows.memory import RunMemory
 from workflows.operator import OperatorDesk
 from workflows.readiness import Readiness
 from workflows.step_run import StepRun
@@ -87,7 +88,12 @@ class PipelineRun:
             for key, record in result.steps.items()
             if record.parent is None
         }
-        self._scope = {"input": pipeline_input, "steps": self._scope_steps}
+        self.memory = RunMemory(spec.name, spec.memory)
+        self._scope = {
+            "input": pipeline_input,
+            "steps": self._scope_steps,
+            "memory": self.memory.values,
+        }
         records = result.steps
         self._readiness = Readiness(
             spec.steps,
@@ -104,6 +110,7 @@ class PipelineRun:
     # -- scheduling ------------------------------------------------------------------------
     async def execute(self) -> None:
         """Run every step; returns when all have settled (or the run continues as new)."""
+        await self.memory.load()
         running: dict[str, asyncio.Task[StepResult]] = {}
         try:
             while True:
@@ -219,6 +226,11 @@ class PipelineRun:
             return self.result.steps[deps[0]].output
         return {dep: self.result.steps[dep].output for dep in deps}
 
+    def _done_scope(self, step: StepBase, outcome: StepOutcome) -> dict[str, Any]:
+        """The scope once `step` has completed with `outcome` (what `remember` reads)."""
+        done = {"output": outcome.output, "status": StepStatus.COMPLETED.value}
+        return {**self._scope, "steps": {**self._scope_steps, step.id: done}}
+
     def final_output(self) -> Any:
         """The pipeline's declared output, or the output of its sink steps."""
         if self.spec.output is not None:
@@ -265,6 +277,8 @@ class PipelineRun:
         while True:
             try:
                 outcome = await self._execute(stepper, default_input, override)
+                if outcome is not None and step.remember and parent is None:
+                    await self.memory.remember(step, self._done_scope(step, outcome), key)
             except asyncio.CancelledError:
                 return self._cancelled(record)
             except KNOWN_FAILURES as err:

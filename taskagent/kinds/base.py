@@ -181,6 +181,13 @@ class StepBase(SpecModel):
         description="`fail`, or `pause` the run for an operator once retries are exhausted. "
         "Default: the pipeline's.",
     )
+    remember: dict[str, Any] | None = Field(
+        None,
+        description="Values to save in pipeline memory when the step completes: "
+        "`shared.<key>` (every pipeline's) or `<key>` (this step's own), each a mapping "
+        "with references such as `$steps.<this step>.output.field`. Keys are declared, "
+        "with their types, in the pipeline's `memory`.",
+    )
 
     @field_validator("depends_on")
     @classmethod
