@@ -34,6 +34,7 @@ from activities import CodeActivities, LlmActivities, PipelineActivities, ToolAc
 from activities.conversations import ConversationActivities, StoredMessages
 from activities.deltas import DeltaStreams
 from activities.memory import MemoryActivities
+from activities.messages import MessageActivities
 from activities.notices import StepNotices
 from activities.rate_limits import RateLimiter
 from activities.search_attributes import SearchAttributeCheck
@@ -55,6 +56,7 @@ from workflows import (
     ConversationWorkflow,
     PipelineWorkflow,
     RateLimitWorkflow,
+    TopicWorkflow,
 )
 
 log = structlog.get_logger("taskagent.worker")
@@ -130,13 +132,16 @@ def build_worker(
         stored=StoredMessages(store) if store is not None else None,
     )
     tools = ToolActivities(registry.tools)
-    workflow_types: list[type] = [PipelineWorkflow, RateLimitWorkflow]
+    messages = MessageActivities(client)
+    workflow_types: list[type] = [PipelineWorkflow, RateLimitWorkflow, TopicWorkflow]
     activity_functions: list[Callable[..., Any]] = [
         code.run,
         code.check_output,
         pipelines.resolve,
         llm.call,
         tools.run,
+        messages.deliver,
+        messages.subscribe,
     ]
     if store is not None:  # conversations need their database
         conversations = ConversationActivities(store)

@@ -1,15 +1,20 @@
-"""Histories of the conversation workflows, for the replay suite (called by record_histories.py).
+"""Histories of conversations, memory and messages, for the replay suite: scenarios that need
+the conversation store or several runs at once (called by record_histories.py).
 
 - `conversation_first.json`, `conversation_last.json`: a conversation whose turns include an
   answer rejected and corrected, a summary, a failed turn, then continue-as-new after three turns
   (the first and the last run);
 - `conversation_archived.json`: a conversation archived by its update, its run ended;
 - `archive_idle.json`: a run of the daily schedule's workflow;
-- `pipeline_memory.json`: a pipeline whose steps read and remember memory (same database).
+- `pipeline_memory.json`: a pipeline whose steps read and remember memory (same database);
+- `message_receiver.json`, `message_sender.json`, `topic.json`: a pipeline subscribed to a topic
+  receives a message sent to it directly and one broadcast on the topic (whose workflow is
+  recorded too).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -25,12 +30,14 @@ from taskagent.conversation.contracts import (
     ConversationConfig,
 )
 from taskagent.conversation.window import WindowPolicy
+from taskagent.messages import topic_workflow_id
 from taskagent.names import ARCHIVE_IDLE_WORKFLOW, ARCHIVE_UPDATE
 from taskagent.store import ConversationStore, Database, migrate
 from taskagent.testing import ScriptedAnswer, ScriptedProvider
 from tests.support import running_worker, start
+from workflows.topic import SUBSCRIBERS_QUERY
 
-NAMES = ("conversation", "conversation_archived", "archive_idle", "pipeline_memory")
+NAMES = ("conversation", "conversation_archived", "archive_idle", "pipeline_memory", "messages")
 MEMORY_PIPELINE = {
     "name": "memory_recorded",
     "memory": {"shared": {"n": {"type": "integer"}}, "steps": {"second": {"seen": {}}}},
@@ -61,6 +68,7 @@ def due(out: Path, force: bool, wanted: set[str]) -> list[str]:
         "conversation_archived": ["conversation_archived"],
         "archive_idle": ["archive_idle"],
         "pipeline_memory": ["pipeline_memory"],
+        "messages": ["message_receiver", "message_sender", "topic"],
     }
     return [
         name
@@ -94,6 +102,8 @@ async def record_conversations(
                     )
                     await handle.result()
                     _save(out / "archive_idle.json", await handle.fetch_history())
+                if "messages" in names:
+                    await _messages(client, task_queue, out)
                 if "pipeline_memory" in names:
                     run = await start(client, task_queue, MEMORY_PIPELINE, {})
                     await run.result()
@@ -155,3 +165,41 @@ async def _archived(client: Client, task_queue: str, scripted: ScriptedProvider,
 def _save(path: Path, history: WorkflowHistory) -> None:
     path.write_text(history.to_json() + "\n")
     print(f"recorded {path.name}: {len(history.events)} events")
+
+
+async def _messages(client: Client, task_queue: str, out: Path) -> None:
+    receiver = {
+        "name": "receiver",
+        "subscribe": ["recorded-news"],
+        "steps": [
+            {"kind": "receive", "id": "direct", "timeout": 60},
+            {"kind": "receive", "id": "news", "topic": "recorded-news", "timeout": 60},
+        ],
+    }
+    sender = {
+        "name": "sender",
+        "steps": [
+            {"kind": "send", "id": "direct", "to": "$input.to", "input": {"text": "hi"}},
+            {
+                "kind": "send",
+                "id": "news",
+                "topic": "recorded-news",
+                "depends_on": ["direct"],
+                "input": {"text": "news"},
+            },
+        ],
+    }
+    receiving = await start(client, task_queue, receiver, {}, workflow_id="recorded-receiver")
+    topic = client.get_workflow_handle(topic_workflow_id("recorded-news"))
+    while True:  # the receiver is subscribed once the topic lists it
+        with contextlib.suppress(Exception):
+            if await topic.query(SUBSCRIBERS_QUERY, result_type=list[str]):
+                break
+        await asyncio.sleep(0.1)
+    sending = await start(client, task_queue, sender, {"to": receiving.id})
+    await sending.result()
+    await receiving.result()
+    _save(out / "message_receiver.json", await receiving.fetch_history())
+    _save(out / "message_sender.json", await sending.fetch_history())
+    _save(out / "topic.json", await topic.fetch_history())
+    await topic.terminate("recorded")

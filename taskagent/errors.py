@@ -52,6 +52,8 @@ class ErrorType(StrEnum):
     UNKNOWN_FUNCTION = "UnknownFunction"
     INVALID_STEP_INPUT = "InvalidStepInput"
     INVALID_STEP_OUTPUT = "InvalidStepOutput"
+    NO_RECEIVER = "NoReceiver"
+    """A message was sent to a workflow id that no running workflow has."""
     INVALID_MEMORY_VALUE = "InvalidMemoryValue"
     """A value a step remembers does not satisfy its key's declared type."""
     STEP_FAILED = "StepFailed"

@@ -84,6 +84,10 @@ class EventView:
         if kind == EventKind.VALIDATION_FAILED:
             errors = "; ".join(event.errors or [])[:300]
             return f"    [yellow]{step} answer {event.attempt} rejected:[/yellow] {escape(errors)}"
+        if kind == EventKind.MESSAGE_RECEIVED:
+            data = event.data or {}
+            topic = f" on topic {escape(str(data['topic']))}" if data.get("topic") else ""
+            return f"  ✉ message from {escape(str(data.get('sender', '?')))}{topic}"
         return None  # model requests, and kinds from newer releases
 
     def _step_detail(self, event: RunEvent) -> str:

@@ -52,6 +52,8 @@ class EventKind(StrEnum):
     """An answer was rejected; `errors` are what goes back to the model."""
     DELTA = "delta"
     """Text of a model's answer as it arrives, tagged with its step, attempt, call and try."""
+    MESSAGE_RECEIVED = "message_received"
+    """A message from another run arrived (`data`: id, sender, topic)."""
     TURN_STARTED = "turn_started"
     """A conversation's turn began (`data`: turn, message_id, seq)."""
     TURN_COMPLETED = "turn_completed"

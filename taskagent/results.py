@@ -18,6 +18,7 @@ from taskagent.conversation.context import ConversationContext, StoredContext
 from taskagent.errors import ErrorType
 from taskagent.events import DeltaTag
 from taskagent.llm.types import Message, ModelRequest, ModelResponse, ToolSpec
+from taskagent.messages import PipelineMessage
 from taskagent.spec import Budget, PipelineSpec, RetrySpec
 
 
@@ -198,6 +199,13 @@ class PipelineResult(Contract):
     duration_ms: float | None = None
     trace_id: str | None = Field(
         None, description="The OpenTelemetry trace of the run, when the worker exports traces."
+    )
+    messages: list[PipelineMessage] = Field(
+        default_factory=list,
+        description="Messages other runs sent to this one (one copy of each), in arrival order.",
+    )
+    consumed: list[str] = Field(
+        default_factory=list, description="The ids of the messages `receive` steps took."
     )
 
     def counts(self) -> dict[StepStatus, int]:

@@ -27,6 +27,7 @@ from taskagent.kinds.base import (
     Trigger,
 )
 from taskagent.memory import MemorySpec
+from taskagent.messages import TOPIC_PATTERN
 
 if TYPE_CHECKING:
     Step: TypeAlias = StepBase
@@ -77,6 +78,10 @@ class PipelineSpec(SpecModel):
         None, description="Default `provider:model` of agent and router steps in this pipeline."
     )
     budget: Budget | None = None
+    subscribe: list[Annotated[str, Field(pattern=TOPIC_PATTERN)]] = Field(
+        default_factory=list,
+        description="Topics whose broadcasts this pipeline's runs receive (see `receive`).",
+    )
     memory: MemorySpec | None = Field(
         None,
         description="Typed pipeline memory: shared keys and each step's own, read as "

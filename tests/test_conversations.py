@@ -36,8 +36,15 @@ from taskagent.kinds.chat import chat
 from taskagent.llm.types import ModelRequest
 from taskagent.names import ARCHIVE_UPDATE, CONVERSATION_QUERY
 from taskagent.store import ConversationStore, Database
-from taskagent.testing import ScriptedAnswer, ScriptedProvider
-from tests.support import eventually, history_text, running_worker, start, unique
+from taskagent.testing import ScriptedAnswer, ScriptedCall, ScriptedProvider
+from tests.support import (
+    eventually,
+    example_registry,
+    history_text,
+    running_worker,
+    start,
+    unique,
+)
 from workflows import ConversationWorkflow
 
 
@@ -409,3 +416,30 @@ async def test_the_chat_session_streams_the_reply_and_notes_a_rejected_answer(
     assert reply is not None and reply.output == {"answer": "ok"}
     assert out.getvalue() == 'no JSON\n{"answer": "ok"}\n'  # both answers as they came
     assert "answer rejected" in notes.getvalue()
+
+
+async def test_a_turn_calls_only_the_tools_the_conversation_allows(
+    env: WorkflowEnvironment, task_queue: str, store: ConversationStore
+) -> None:
+    scripted = ScriptedProvider().enqueue(
+        "chat",
+        ScriptedAnswer(
+            tool_calls=[ScriptedCall(name="calculator", arguments={"expression": "6*7"})]
+        ),
+        ScriptedAnswer(tool_calls=[ScriptedCall(name="current_time")]),  # not allowed
+        ScriptedAnswer(content="It is 42."),
+    )
+    config = ConversationConfig(model="scripted:chat", tools=["calculator"])
+    cid = unique("conv")
+    async with running_worker(
+        env.client, example_registry(), task_queue, scripted=scripted, store=store
+    ):
+        reply = await say(env.client, task_queue, cid, "What is six times seven?", config)
+    assert reply.content == "It is 42."
+    tools = [m for m in scripted.requests["chat"][2].messages if m.role == "tool"]
+    assert [t.content for t in tools] == [
+        "42",
+        "Refused: the tool 'current_time' is not allowed here (allowed: calculator).",
+    ]
+    # The kept conversation holds the question and the reply, not the tool exchange.
+    assert [m.role for m in store.messages(cid)] == ["user", "assistant"]

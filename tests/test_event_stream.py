@@ -155,6 +155,7 @@ def test_the_terminal_view_writes_answers_as_they_come_and_marks_rejected_ones()
         RunEvent(kind="validation_failed", step="judge", attempt=1, errors=["label: no"]),
         RunEvent(kind="delta", step="judge", attempt=2, call=2, try_=1, text="{}"),
         RunEvent(kind="step_waiting", step="judge", waiting_for="operator", error="X: y"),
+        RunEvent(kind="message_received", data={"sender": "other/tell", "topic": "news"}),
         RunEvent(kind="from_a_newer_release", step="judge"),
     ]:
         view.show(event)
@@ -166,4 +167,5 @@ def test_the_terminal_view_writes_answers_as_they_come_and_marks_rejected_ones()
         "    judge ✎ {}",
         "  ⏸ judge paused for an operator: X: y",
         "      python starter.py retry|skip|abort wf-1 judge",
+        "  ✉ message from other/tell on topic news",
     ]

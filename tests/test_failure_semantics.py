@@ -134,7 +134,10 @@ def test_workflow_code_schedules_activities_in_few_places_always_with_a_policy()
         "workflows/archive.py",
         "workflows/memory.py",
     }
-    assert calls["workflows/pipeline.py"] == ["execute_local_activity(True)"]
+    assert calls["workflows/pipeline.py"] == [
+        "execute_activity(True)",
+        "execute_local_activity(True)",
+    ]
     for path in set(calls) - {"workflows/step_run.py", "workflows/pipeline.py"}:
         assert calls[path] and all(call.endswith("(True)") for call in calls[path]), path
 

@@ -27,6 +27,7 @@ from taskagent.names import (
     CONVERSATION_WORKFLOW,
     PIPELINE_WORKFLOW,
     RATE_LIMIT_WORKFLOW,
+    TOPIC_WORKFLOW,
 )
 from taskagent.storage import data_converter
 from workflows import (
@@ -34,6 +35,7 @@ from workflows import (
     ConversationWorkflow,
     PipelineWorkflow,
     RateLimitWorkflow,
+    TopicWorkflow,
 )
 
 FOLDER = Path(__file__).parent / "histories"
@@ -43,8 +45,15 @@ WORKFLOW_TYPES = {
     RATE_LIMIT_WORKFLOW,
     CONVERSATION_WORKFLOW,
     ARCHIVE_IDLE_WORKFLOW,
+    TOPIC_WORKFLOW,
 }
-WORKFLOWS = [PipelineWorkflow, RateLimitWorkflow, ConversationWorkflow, ArchiveIdleConversations]
+WORKFLOWS = [
+    PipelineWorkflow,
+    RateLimitWorkflow,
+    ConversationWorkflow,
+    ArchiveIdleConversations,
+    TopicWorkflow,
+]
 
 PAYLOADS = FOLDER / "payloads"
 """Where the claim-checked histories' payloads are stored (committed with them)."""

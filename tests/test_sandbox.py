@@ -43,6 +43,7 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.llm.refs",
     "taskagent.llm.types",
     "taskagent.memory",
+    "taskagent.messages",
     "taskagent.names",
     "taskagent.operator",
     "taskagent.ratelimit",

@@ -20,7 +20,10 @@ from taskagent import (
 from tests.support import example_registry, probes
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = "expected one of code, switch, parallel, pipeline, agent, router, approval, wait, chat"
+KINDS = (
+    "expected one of code, switch, parallel, pipeline, agent, router, approval, wait, chat, "
+    "send, receive"
+)
 
 models = Registry()
 

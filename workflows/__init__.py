@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     import taskagent.llm.refs
     import taskagent.llm.types
     import taskagent.memory
+    import taskagent.messages
     import taskagent.names
     import taskagent.operator
     import taskagent.ratelimit
@@ -47,10 +48,12 @@ from workflows.archive import ArchiveIdleConversations
 from workflows.conversation import ConversationWorkflow
 from workflows.pipeline import PipelineWorkflow
 from workflows.rate_limit import RateLimitWorkflow
+from workflows.topic import TopicWorkflow
 
 __all__ = [
     "ArchiveIdleConversations",
     "ConversationWorkflow",
     "PipelineWorkflow",
     "RateLimitWorkflow",
+    "TopicWorkflow",
 ]

@@ -37,12 +37,14 @@ with workflow.unsafe.imports_passed_through():
         ShownMessage,
     )
     from taskagent.errors import ErrorType, non_retryable
+    from taskagent.messages import PipelineMessage
     from taskagent.names import (
         ARCHIVE_CONVERSATION_ACTIVITY,
         ARCHIVE_UPDATE,
         CONVERSATION_QUERY,
         CONVERSATION_WORKFLOW,
         OPEN_CONVERSATION_ACTIVITY,
+        PIPELINE_MESSAGE_SIGNAL,
         RECENT_MESSAGES_QUERY,
         SEND_MESSAGE_UPDATE,
     )
@@ -182,6 +184,18 @@ class ConversationWorkflow:
             archived=self._archived,
             config=self._config,
         )
+
+    @workflow.signal(name=PIPELINE_MESSAGE_SIGNAL)
+    async def pipeline_message(self, message: PipelineMessage) -> None:
+        """A message from a pipeline: stored in the conversation as a system note, which the
+        following turns see (once, whatever the redeliveries)."""
+        async with self._lock:
+            await workflow.wait_condition(lambda: self._ready)
+            if self._failure is None and not self._archived:
+                seq = await self._turns.note(message)
+                if seq is not None:
+                    note = self._turns.note_text(message)
+                    self._shown.append(ShownMessage(seq=seq, role="system", content=note))
 
     @workflow.query(name=RECENT_MESSAGES_QUERY)
     def messages(self) -> list[ShownMessage]:

@@ -22,6 +22,7 @@ from workflows.board import Board
 from workflows.events import RunEvents
 from workflows.executors import executor
 from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_final
+from workflows.inbox import Inbox
 from workflows.memory import RunMemory
 from workflows.operator import OperatorDesk
 from workflows.readiness import Readiness
@@ -89,6 +90,7 @@ class PipelineRun:
             if record.parent is None
         }
         self.memory = RunMemory(spec.name, spec.memory)
+        self.inbox = Inbox(result)
         self._scope = {
             "input": pipeline_input,
             "steps": self._scope_steps,

@@ -27,12 +27,15 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType, invalid_pipeline, invalid_request, non_retryable
     from taskagent.events import EventKind
     from taskagent.llm.refs import parse_model
+    from taskagent.messages import PipelineMessage, Subscription
     from taskagent.names import (
         FULL_PROGRESS_QUERY,
+        PIPELINE_MESSAGE_SIGNAL,
         PIPELINE_WORKFLOW,
         PROGRESS_QUERY,
         RESOLVE_PIPELINE_ACTIVITY,
         STEP_NOTICE_SIGNAL,
+        SUBSCRIBE_ACTIVITY,
     )
     from taskagent.operator import (
         ABORT_STEP,
@@ -86,6 +89,17 @@ def _least(a: N | None, b: N | None) -> N | None:
     return b if a is None else a if b is None else min(a, b)
 
 
+async def subscribe(topics: list[str]) -> None:
+    """Subscribe this run to topics (their workflows keep their subscribers)."""
+    await workflow.execute_activity(
+        SUBSCRIBE_ACTIVITY,
+        Subscription(subscriber=workflow.info().workflow_id, topics=topics),
+        start_to_close_timeout=RESOLVE_TIMEOUT,
+        retry_policy=RESOLVE_RETRY,
+        summary=f"subscribe to {', '.join(topics)}",
+    )
+
+
 async def resolve_pipeline(request: ResolveRequest) -> ResolvedPipeline:
     """The validated pipeline, from the worker's registry (a local activity); an invalid one
     fails with a non-retryable error naming every problem."""
@@ -120,6 +134,7 @@ class PipelineWorkflow:
     def __init__(self, args: Sequence[RawValue]) -> None:
         self._result: PipelineResult | None = None
         self._run: PipelineRun | None = None
+        self._early: list[PipelineMessage] = []  # messages that came before the run's record
         # The request is read here, where the event stream is set up with what a continued run
         # carries; a bad request fails the run when it starts (in `run`), not this task.
         self._request: tuple[PipelineRunRequest, list[str]] | Exception
@@ -206,6 +221,8 @@ class PipelineWorkflow:
         if resume is None:
             telemetry.index(result)
             self.events.publish(EventKind.RUN_STARTED, pipeline=result.pipeline)
+            if resolved.spec.subscribe:
+                await subscribe(resolved.spec.subscribe)
         pipeline_run = self._run = PipelineRun(
             resolved,
             request.input,
@@ -253,6 +270,9 @@ class PipelineWorkflow:
             budget = tighter(resolved.spec.budget, request.budget)
             resolved.spec = resolved.spec.model_copy(update={"budget": budget})
         self._result.pipeline = resolved.spec.name
+        early, self._early = self._early, []
+        for message in early:
+            self._keep(message)
         return resolved
 
     # -- operators and approvers (validated workflow updates) -----------------------------------
@@ -327,6 +347,27 @@ class PipelineWorkflow:
         if record is not None and record.status is StepStatus.RUNNING:
             record.waiting = notice.waiting
             self.events.publish(EventKind.STEP_NOTICE, step=notice.step, reason=notice.waiting)
+
+    @workflow.signal(name=PIPELINE_MESSAGE_SIGNAL)
+    def pipeline_message(self, message: PipelineMessage) -> None:
+        """A message from another run (or a topic): kept in the record, taken by `receive`."""
+        if self._result is None:
+            self._early.append(message)
+            return
+        self._keep(message)
+
+    def _keep(self, message: PipelineMessage) -> None:
+        result = self._result
+        if self._run is not None:
+            added = self._run.inbox.add(message)
+        elif result is not None and all(m.id != message.id for m in result.messages):
+            result.messages.append(message)
+            added = True
+        else:
+            added = False
+        if added:
+            sender = {"id": message.id, "sender": message.sender, "topic": message.topic}
+            self.events.publish(EventKind.MESSAGE_RECEIVED, data=sender)
 
     # -- queries -------------------------------------------------------------------------------
     @workflow.query(name=PROGRESS_QUERY)

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.events import DeltaTag, EventKind
     from taskagent.kinds.context import StepFailure
     from taskagent.llm.types import ModelRequest
+    from taskagent.messages import PipelineMessage
     from taskagent.names import PIPELINE_WORKFLOW
     from taskagent.operator import ApprovalDecision, RetryStep
     from taskagent.results import (
@@ -167,6 +168,16 @@ class StepRun:
         decision = await self._run.desk.wait_for_approval(self.record, seconds, schema, asked)
         self._note_finish(decision.at if decision is not None else None)
         return decision
+
+    async def wait_for_message(self, topic: str | None) -> PipelineMessage:
+        self.record.waiting = f"a message on topic {topic}" if topic else "a message"
+        self._run.board.changed()
+        try:
+            message = await self._run.inbox.take(topic)
+        finally:
+            self.record.waiting = None
+        self._note_finish(workflow.now())
+        return message
 
     async def run_nested(self, step: StepBase, value: Any) -> StepResult:
         record = await self._run.run_step(step, f"{self.key}/{step.id}", value, parent=self.key)

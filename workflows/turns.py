@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.events import EventKind
     from taskagent.llm.prompts import as_text
     from taskagent.llm.types import Message, ModelRequest
+    from taskagent.messages import PipelineMessage
     from taskagent.names import (
         APPEND_MESSAGES_ACTIVITY,
         LLM_CALL_ACTIVITY,
@@ -64,6 +65,8 @@ SUMMARY_RETRY = RetryPolicy(maximum_attempts=3)
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 FAILED_TURN = "failed_turn"
 SUMMARY = "summary"
+MAX_NOTES = 100
+"""The ids of the latest pipeline messages a conversation remembers, to store each once."""
 SUMMARY_PROMPT = (
     "You condense conversations. Summarise the conversation below (and the earlier summary, if "
     "there is one) in at most 120 words: keep facts, names, numbers, decisions, the user's "
@@ -149,6 +152,22 @@ class Turns:
         if self.config.summary_every and state.since_summary >= self.config.summary_every:
             await self._summarise()
         return reply
+
+    async def note(self, message: PipelineMessage) -> int | None:
+        """Store a message from a pipeline as a system note in the window; its seq, or None if
+        it was stored before (a redelivery, recognised by the message's id)."""
+        if message.id in self.state.notes:
+            return None
+        seq = self.state.next_seq
+        (ref,) = await self._append([(message.id, "system", self.note_text(message))])
+        self.state.next_seq = seq + 1
+        self.state.window.add([ref], self.config.window)
+        self.state.notes = [*self.state.notes[-(MAX_NOTES - 1) :], message.id]
+        return seq
+
+    @staticmethod
+    def note_text(message: PipelineMessage) -> str:
+        return f"Message from {message.sender}: {as_text(message.payload)}"
 
     async def _run_pipeline(
         self,

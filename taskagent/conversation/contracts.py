@@ -95,6 +95,9 @@ class ConversationState(_Contract):
     window: WindowState = Field(default_factory=WindowState)
     cost: CostLedger = Field(default_factory=CostLedger)
     stream: WorkflowStreamState | None = None
+    notes: list[str] = Field(
+        default_factory=list, description="Ids of the latest pipeline messages stored as notes."
+    )
 
 
 class ConversationStart(_Contract):

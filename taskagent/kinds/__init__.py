@@ -22,6 +22,8 @@ MODULES = (
     "approval",
     "wait",
     "chat",
+    "send",
+    "receive",
 )
 """The registry: each module declares one kind as `KIND`, in this order (the JSON Schema's)."""
 

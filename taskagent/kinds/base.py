@@ -227,6 +227,9 @@ class CheckContext(Protocol):
     def expression(self, text: str, where: str) -> None:
         """Check a condition-language expression and the references it makes."""
 
+    def mapping(self, template: Any, where: str) -> None:
+        """Check an input mapping's references (`$input...`, `$steps...`, `$memory...`)."""
+
     def function(self, name: str, where: str, builtins: Sequence[str] = ()) -> None:
         """Check that a registered function exists (or is one of `builtins`)."""
 

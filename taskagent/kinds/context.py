@@ -22,6 +22,7 @@ from taskagent.conversation.context import ConversationContext
 from taskagent.errors import ErrorType
 from taskagent.kinds.base import StepBase
 from taskagent.llm.types import Message, ModelRequest
+from taskagent.messages import PipelineMessage
 from taskagent.operator import ApprovalDecision
 from taskagent.results import (
     AttemptFailure,
@@ -163,6 +164,9 @@ class StepContext(Protocol):
     ) -> ApprovalDecision | None:
         """Wait for a person's decision; None when `timeout` passes first. `asked` (the prompt
         and the payload) is shown to the approver."""
+
+    async def wait_for_message(self, topic: str | None) -> PipelineMessage:
+        """The next message sent to the run (of `topic`, if given), once one has arrived."""
 
     async def run_nested(self, step: StepBase, value: Any) -> StepResult:
         """Run a step nested in this one (a branch) through the engine, as `<key>/<id>`."""
