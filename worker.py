@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.models_file import ModelsFileError
 from taskagent.llm.pricing import PriceTable
 from taskagent.logging import configure_logging
+from taskagent.redaction import Redactor
 from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
 from taskagent.storage import data_converter
@@ -123,6 +125,7 @@ def build_worker(
         registry, providers.settings.default_model, SearchAttributeCheck(client)
     )
     limiter = RateLimiter(client, task_queue, providers.models.rate_limits())
+    redact = Redactor.from_environment(os.environ, *providers.secrets())
     llm = LlmActivities(
         providers,
         prices or PriceTable(),
@@ -130,8 +133,9 @@ def build_worker(
         notices=StepNotices(client),
         deltas=DeltaStreams(client),
         stored=StoredMessages(store) if store is not None else None,
+        redact=redact,
     )
-    tools = ToolActivities(registry.tools)
+    tools = ToolActivities(registry.tools, redact)
     messages = MessageActivities(client)
     workflow_types: list[type] = [PipelineWorkflow, RateLimitWorkflow, TopicWorkflow]
     activity_functions: list[Callable[..., Any]] = [
@@ -204,7 +208,12 @@ async def connect(
 
 async def main() -> int:
     settings = Settings()
-    configure_logging(settings.log_format, settings.log_level, settings.log_content)
+    configure_logging(
+        settings.log_format,
+        settings.log_level,
+        settings.log_content,
+        Redactor.from_environment(os.environ),
+    )
     try:
         plugins = configure_tracing("taskagent-worker")
         metrics = configure_metrics("taskagent-worker")

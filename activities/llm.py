@@ -22,6 +22,7 @@ from taskagent.llm.pricing import PriceTable
 from taskagent.llm.prompts import with_output_section
 from taskagent.llm.types import DeltaSink, ModelRequest, ModelResponse, ProviderError
 from taskagent.names import LLM_CALL_ACTIVITY
+from taskagent.redaction import Redactor
 from taskagent.results import ModelCallRequest, ModelCallResult
 from taskagent.telemetry import metrics
 from taskagent.telemetry.names import Attr
@@ -46,6 +47,7 @@ class LlmActivities:
         notices: StepNotices | None = None,
         deltas: DeltaStreams | None = None,
         stored: StoredMessages | None = None,
+        redact: Redactor | None = None,
     ) -> None:
         self._factory = factory
         self._prices = prices
@@ -54,6 +56,7 @@ class LlmActivities:
         self._notices = notices
         self._deltas = deltas
         self._stored = stored
+        self._redact = redact or Redactor()
 
     @activity.defn(name=LLM_CALL_ACTIVITY)
     async def call(self, request: ModelCallRequest) -> ModelCallResult:
@@ -78,7 +81,7 @@ class LlmActivities:
         except ValueError as err:
             raise non_retryable(str(err), ErrorType.INVALID_MODEL, attempt) from None
         except ProviderError as err:
-            raise provider_failure(err, attempt) from None
+            raise provider_failure(err, attempt, redact=self._redact) from None
         span.set_attribute(Attr.PROVIDER, provider_name)
         breaker = self._factory.breaker(provider_name, model)
         if request.context is not None:
@@ -121,7 +124,7 @@ class LlmActivities:
                 attempt=attempt,
                 cost_usd=bill.cost_usd if bill else None,
             )
-            failure = provider_failure(err, attempt, bill)
+            failure = provider_failure(err, attempt, bill, self._redact)
             delay = _next_attempt_in(failure)
             if delay is not None and delay >= NOTICE_AFTER:
                 retried = f"{failure.message} (attempt {attempt}; next in {delay:.0f} s)"
@@ -186,13 +189,16 @@ def _last_asked(request: ModelRequest) -> str | None:
 
 
 def provider_failure(
-    err: ProviderError, attempt: int, bill: ModelCallResult | None = None
+    err: ProviderError,
+    attempt: int,
+    bill: ModelCallResult | None = None,
+    redact: Redactor | None = None,
 ) -> ApplicationError:
     """The ApplicationError Temporal sees: retried (after Retry-After, within the step's retry
     policy) or not, as classified. Its details are the attempt and, for an answer the provider
     billed before refusing it, the priced result, which the workflow enters in the ledger."""
     status = f" (HTTP {err.status})" if err.status else ""
-    message = f"{err.kind}{status}: {err}"
+    message = (redact or Redactor())(f"{err.kind}{status}: {err}")  # a provider may echo the key
     delay = None
     if err.retryable and err.retry_after:
         delay, capped = _retry_delay(err.retry_after)

@@ -17,9 +17,11 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import with_heartbeats
 from taskagent import logging as logs
 from taskagent.errors import non_retryable
 from taskagent.names import TOOL_CALL_ACTIVITY
+from taskagent.redaction import Redactor
 from taskagent.results import ToolCallRequest, ToolCallResult
 from taskagent.telemetry import metrics
 from taskagent.telemetry.names import Attr
@@ -33,6 +35,8 @@ from taskagent.tools.registry import (
 )
 
 MAX_LISTED_ERRORS = 10
+HEARTBEAT_EVERY = 1.0
+"""Seconds between heartbeats while a tool runs: a crash is noticed, a cancellation arrives."""
 
 
 tracer = trace.get_tracer("taskagent.activities")
@@ -42,8 +46,15 @@ log = structlog.get_logger("taskagent.tools")
 class ToolActivities:
     """Runs the tools of a catalog; every outcome carries the attempt number."""
 
-    def __init__(self, catalog: ToolCatalog) -> None:
+    def __init__(
+        self,
+        catalog: ToolCatalog,
+        redact: Redactor | None = None,
+        heartbeat_every: float = HEARTBEAT_EVERY,
+    ) -> None:
         self._catalog = catalog
+        self._redact = redact or Redactor()
+        self._heartbeat_every = heartbeat_every
 
     @activity.defn(name=TOOL_CALL_ACTIVITY)
     async def run(self, request: ToolCallRequest) -> ToolCallResult:
@@ -78,6 +89,9 @@ class ToolActivities:
         started = time.perf_counter()
 
         def result(content: str, error_type: str | None = None) -> ToolCallResult:
+            # An error may quote a credential; a result keeps its text, but no secret's value.
+            redact = self._redact if error_type else self._redact.values_only
+            content = redact(content)
             return ToolCallResult(
                 call_id=request.call_id,
                 tool=request.tool,
@@ -90,6 +104,13 @@ class ToolActivities:
                 finished_at=datetime.now(UTC),
             )
 
+        if request.allowed is None or request.tool not in request.allowed:
+            allowed = ", ".join(request.allowed or []) or "none"
+            return result(
+                f"the tool {request.tool!r} is not allowed to step {request.step_id!r} "
+                f"(allowed: {allowed})",
+                UNKNOWN_TOOL,
+            )
         tool = self._catalog.get(request.tool)
         if tool is None:
             # The names of the other tools are not listed: the step may not be allowed them.
@@ -101,17 +122,19 @@ class ToolActivities:
         try:
             # The tool's own timeout bounds each attempt, whatever the workflow scheduled.
             async with asyncio.timeout(tool.timeout.total_seconds()):
-                output = await tool.call(args)
+                output = await with_heartbeats(
+                    tool.call(args), self._heartbeat_every, f"running tool {tool.name}"
+                )
         except ToolError as err:
             return result(str(err) or type(err).__name__, TOOL_ERROR)
         except ApplicationError:
             raise
         except Exception as err:
             raise ApplicationError(
-                f"tool {tool.name!r} failed: {type(err).__name__}: {err}",
+                self._redact(f"tool {tool.name!r} failed: {type(err).__name__}: {err}"),
                 attempt,
                 type=type(err).__name__,
-            ) from err
+            ) from None
         try:
             content = tool.render(output)
         except ValidationError as err:

@@ -223,6 +223,15 @@ def scenarios() -> dict[str, Scenario]:
                 ]
             },
         ),
+        "budget_reservations": Scenario(
+            Pipeline("budget_reservations", model="scripted:fan", budget={"tokens": 700})
+            .agent("a", "Answer in a few words.")
+            .agent("b", "Answer in a few words.")
+            .agent("c", "Answer in a few words.")
+            .agent("d", "Answer in a few words."),
+            {},
+            scripted={"fan": [ScriptedAnswer(content="word " * 80) for _ in range(4)]},
+        ),
         "chat_step": Scenario(
             Pipeline("chat_step", model="scripted:chat").chat(
                 "greet", system_prompt="Answer in French.", output_schema=VERDICT

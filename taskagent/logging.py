@@ -22,6 +22,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from temporalio import activity, workflow
 from temporalio.exceptions import FailureError
 
+from taskagent.redaction import Redactor
 from taskagent.scope import SCOPE
 
 _TEMPORAL_FIELDS = {
@@ -92,7 +93,19 @@ def processors() -> list[Processor]:
         structlog.stdlib.ExtraAdder(),
         _temporal_context,
         _one_line_failures,
+        _redacted,
     ]
+
+
+_redact = Redactor()
+"""Set by configure_logging with the process's secrets: no log line may show one."""
+
+
+def _redacted(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = _redact(value)
+    return event_dict
 
 
 CONTENT_CHARS = 4_000
@@ -112,11 +125,15 @@ def clipped(text: str | None) -> str | None:
     return f"{text[:CONTENT_CHARS]}… [{len(text)} characters]"
 
 
-def configure_logging(fmt: str = "console", level: str = "INFO", content: bool = False) -> None:
+def configure_logging(
+    fmt: str = "console", level: str = "INFO", content: bool = False, redact: Redactor | None = None
+) -> None:
     """structlog for our own logs and the standard library's (Temporal's) alike, on stderr;
-    `content` lets lines carry prompts, answers and tool arguments and results."""
-    global _content
+    `content` lets lines carry prompts, answers and tool arguments and results; `redact` hides
+    the process's secrets (and anything shaped like a credential) in every line."""
+    global _content, _redact
     _content = content
+    _redact = redact or Redactor()
     renderer: list[Processor] = (
         [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
         if fmt == "json"

@@ -468,6 +468,11 @@ class ToolCallRequest(Contract):
     arguments: str = Field("{}", description="The JSON text exactly as the model gave it.")
     step_id: str
     call_id: str
+    allowed: list[str] | None = Field(
+        None,
+        description="The step's allow-list: the activity refuses any other tool itself (a "
+        "request without one, from a release before it was sent, is refused too).",
+    )
 
 
 class ToolCallResult(ActivityResult):

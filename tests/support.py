@@ -233,14 +233,14 @@ async def llm_harness(
     base URLs pointing at a fake LLM server (default model: `openai:gpt-test`); `settings` are
     more provider settings, by their variable names."""
     async with FakeLLM() as llm:
-        provider_settings = ProviderSettings(
-            OPENAI_API_KEY="test-openai-key",
-            OPENAI_BASE_URL=llm.openai_base_url,
-            GEMINI_API_KEY="test-gemini-key",
-            GEMINI_BASE_URL=llm.gemini_base_url,
-            TASKAGENT_DEFAULT_MODEL="openai:gpt-test",
-            **settings,
-        )
+        defaults = {
+            "OPENAI_API_KEY": "test-openai-key",
+            "OPENAI_BASE_URL": llm.openai_base_url,
+            "GEMINI_API_KEY": "test-gemini-key",
+            "GEMINI_BASE_URL": llm.gemini_base_url,
+            "TASKAGENT_DEFAULT_MODEL": "openai:gpt-test",
+        }
+        provider_settings = ProviderSettings(**{**defaults, **settings})
         factory = ProviderFactory(provider_settings)
         try:
             async with running_worker(env.client, registry, task_queue, providers=factory):

@@ -115,7 +115,9 @@ async def test_prompts_answers_and_tool_content_are_logged_only_when_switched_on
         llm.call, ModelCallRequest(request=request, step_id="s")
     )
     tools = ToolActivities(registry.tools)
-    call = ToolCallRequest(tool="add", arguments='{"a": 2, "b": 40}', step_id="s", call_id="c1")
+    call = ToolCallRequest(
+        tool="add", arguments='{"a": 2, "b": 40}', step_id="s", call_id="c1", allowed=["add"]
+    )
     await ActivityEnvironment().run(tools.run, call)
     await factory.aclose()
 

@@ -78,10 +78,54 @@ class Counter:
         return "not a number"  # type: ignore[return-value]
 
 
-async def call(catalog: ToolCatalog, tool: str, arguments: Any) -> ToolCallResult:
+async def call(
+    catalog: ToolCatalog, tool: str, arguments: Any, allowed: list[str] | None = None
+) -> ToolCallResult:
+    """The tool activity's answer to a call from a step allowed `allowed` (default: the tool)."""
     text = arguments if isinstance(arguments, str) else json.dumps(arguments)
-    request = ToolCallRequest(tool=tool, arguments=text, step_id="agent", call_id="c1")
+    request = ToolCallRequest(
+        tool=tool, arguments=text, step_id="agent", call_id="c1", allowed=allowed or [tool]
+    )
     return await ActivityEnvironment().run(ToolActivities(catalog).run, request)
+
+
+async def test_the_activity_itself_refuses_a_tool_outside_the_steps_allow_list() -> None:
+    refused = await call(builtin_tools(), "calculator", {"expression": "1+1"}, ["current_time"])
+    assert (refused.ok, refused.error_type) == (False, UNKNOWN_TOOL)
+    assert "not allowed to step 'agent' (allowed: current_time)" in refused.content
+    unlisted = ToolCallRequest(
+        tool="calculator", arguments='{"expression": "1"}', step_id="s", call_id="c"
+    )
+    legacy = await ActivityEnvironment().run(ToolActivities(builtin_tools()).run, unlisted)
+    assert (legacy.ok, legacy.error_type) == (False, UNKNOWN_TOOL)  # no allow-list: nothing
+
+
+async def test_a_tool_heartbeats_while_it_runs() -> None:
+    """So that a worker's crash mid-tool is noticed in seconds, and a cancellation arrives."""
+    beats: list[Any] = []
+    enough = asyncio.Event()
+
+    def beat(*details: Any) -> None:
+        beats.append(details)
+        if len(beats) >= 3:
+            enough.set()
+
+    environment = ActivityEnvironment()
+    environment.on_heartbeat = beat
+    catalog = ToolCatalog()
+
+    @catalog.tool()
+    async def slow(args: BookArgs) -> str:
+        """Finishes once the activity has heartbeaten three times."""
+        await enough.wait()
+        return args.title
+
+    request = ToolCallRequest(
+        tool="slow", arguments='{"title": "x"}', step_id="s", call_id="c", allowed=["slow"]
+    )
+    activities = ToolActivities(catalog, heartbeat_every=0.01)
+    result = await environment.run(activities.run, request)
+    assert result.ok and beats[0] == ("running tool slow",)
 
 
 # -- registry ----------------------------------------------------------------------------------
@@ -230,6 +274,7 @@ async def test_current_time_with_an_unknown_zone() -> None:
         ("sqrt(16) + max(1, 2)", "6.0"),
         ("2 ** 10", "1024"),
         ("round(pi, 2)", "3.14"),
+        ("round(123456, -400)", "0"),
     ],
 )
 async def test_calculator(expression: str, value: str) -> None:
@@ -249,6 +294,9 @@ async def test_calculator(expression: str, value: str) -> None:
         ("'a' * 3", "only numbers"),
         ("1 / 0", "division by zero"),
         ("x = 1", "not a valid expression"),
+        # CPython would compute 10**(10**8) holding the GIL: the worker froze for 663 s.
+        ("round(1, -10**8)", "at most 400 digits"),
+        ("round(2.5, 10**9)", "at most 400 digits"),
     ],
 )
 async def test_calculator_refuses(expression: str, reason: str) -> None:
@@ -402,3 +450,25 @@ async def test_http_get_checks_redirects_and_statuses(server: str) -> None:
     missing = await call(catalog, "http_get", {"url": f"{server}/missing"})
     assert (missing.ok, missing.error_type) == (False, TOOL_ERROR)
     assert "HTTP 404" in missing.content
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "round(10 ** 1000, -300)",
+        "max(9 ** 9 ** 2, 2)",
+        "exp(10 ** 8)",
+        "log(10 ** 1200)",
+        "sqrt(10 ** 1200)",
+        "pow(2, 4095) * 2",
+        "10 ** 1200 % 7 + 10 ** 1200 // 3",
+        "round(1e308, -308) + round(-1e-308, 400)",
+        "2 ** -100000",
+    ],
+)
+async def test_no_calculator_input_holds_the_worker(expression: str) -> None:
+    """Hostile but admitted inputs each answer (a value or an error) at once: every integer is
+    bounded, and so is every function's work on one. (Big-integer work holds the GIL: no timeout
+    could stop it, which is why the bounds are in the inputs.)"""
+    result = await call(builtin_tools(), "calculator", {"expression": expression})
+    assert result.ok or result.error_type == TOOL_ERROR

@@ -19,6 +19,7 @@ from typing import Any
 from temporalio import workflow
 
 from workflows.board import Board
+from workflows.budget import BudgetGate
 from workflows.events import RunEvents
 from workflows.executors import executor
 from workflows.failures import KNOWN_FAILURES, classify, is_cancellation, is_final
@@ -91,6 +92,8 @@ class PipelineRun:
         }
         self.memory = RunMemory(spec.name, spec.memory)
         self.inbox = Inbox(result)
+        self.budget = BudgetGate(result.cost)
+        """Model calls reserve the run's budget here (workflows/budget.py)."""
         self._scope = {
             "input": pipeline_input,
             "steps": self._scope_steps,

@@ -15,11 +15,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ChildWorkflowError
 
+from workflows.budget import Reservation
+
 with workflow.unsafe.imports_passed_through():
     from taskagent.conversation.context import ConversationContext
-    from taskagent.errors import ErrorType
     from taskagent.events import DeltaTag, EventKind
-    from taskagent.kinds.context import StepFailure
     from taskagent.llm.types import ModelRequest
     from taskagent.messages import PipelineMessage
     from taskagent.names import PIPELINE_WORKFLOW
@@ -185,32 +185,14 @@ class StepRun:
         return record
 
     # -- what the step reports -------------------------------------------------------------
-    def check_budget(self) -> None:
-        budget = self.spec.budget
-        if budget is None:
-            return
-        total = self._run.result.cost.total
-        spent = []
-        if budget.usd is not None and total.cost_usd >= budget.usd:
-            spent.append(f"${total.cost_usd:.6f} of ${budget.usd}")
-        if budget.tokens is not None and total.tokens >= budget.tokens:
-            spent.append(f"{total.tokens} of {budget.tokens} tokens")
-        if spent:
-            raise StepFailure(
-                ErrorType.BUDGET_EXCEEDED,
-                f"the run's budget is spent ({', '.join(spent)} used by {total.calls} model "
-                f"calls); step {self.key!r} made no further model call",
-            )
+    async def reserve_budget(self, request: ModelRequest) -> Reservation:
+        return await self._run.budget.reserve(self.spec.budget, request, self.key)
+
+    def settle_budget(self, reservation: Reservation) -> None:
+        self._run.budget.settle(reservation)
 
     def remaining_budget(self) -> Budget | None:
-        budget = self.spec.budget
-        if budget is None:
-            return None
-        total = self._run.result.cost.total
-        return Budget(
-            usd=None if budget.usd is None else max(budget.usd - total.cost_usd, 0.0),
-            tokens=None if budget.tokens is None else max(budget.tokens - total.tokens, 0),
-        )
+        return self._run.budget.remaining(self.spec.budget)
 
     def record_finish(self, at: datetime) -> None:
         self._note_finish(at)

@@ -129,8 +129,12 @@ class StepContext(Protocol):
     async def child_pipeline(self, request: PipelineRunRequest, name: str) -> PipelineResult:
         """Run a pipeline as a child workflow; its ledger joins this run's under this step."""
 
-    def check_budget(self) -> None:
-        """Raise StepFailure(BudgetExceeded) once the run's budget is spent."""
+    async def reserve_budget(self, request: ModelRequest) -> Any:
+        """Hold the run's budget for this model call: waits while calls in flight may use what
+        is left; StepFailure(BudgetExceeded) once the budget is spent. Settle it after."""
+
+    def settle_budget(self, reservation: Any) -> None:
+        """The model call of `reservation` is over (its usage reported, if it was billed)."""
 
     def remaining_budget(self) -> Budget | None:
         """What is left of the run's budget (for a child pipeline)."""

@@ -74,6 +74,16 @@ class ProviderFactory:
     def __repr__(self) -> str:
         return f"ProviderFactory(built={sorted(self._providers)})"
 
+    def secrets(self) -> list[str]:
+        """Every key this factory may send: what error messages and logs must never show."""
+        s = self.settings
+        keys = [s.openai_api_key, s.gemini_api_key, s.google_api_key]
+        values = [key.get_secret_value() for key in keys if key is not None]
+        names = {entry.api_key_env for entry in self.models.providers.values()}
+        names |= {entry.api_key_env for entry in self.models.models.values()}
+        names.discard(None)
+        return values + [os.environ.get(name or "", "") for name in sorted(names, key=str)]
+
     def get(self, provider_name: str, model: str | None = None) -> Provider:
         """The provider named `openai`, `gemini` or `offline` for `model`: the client of the
         model's own server when the model configuration gives it one, else the provider's.

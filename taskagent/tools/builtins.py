@@ -81,6 +81,19 @@ def _power(base: Any, exponent: Any) -> Any:
     return result
 
 
+MAX_ROUND_DIGITS = 400
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    """round(), with its digits bounded: `round(1, -10**8)` would make CPython compute
+    10**(10**8) while it holds the GIL, freezing the whole worker far past any timeout."""
+    if ndigits is not None and isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
+        raise ToolError(
+            f"round() takes at most {MAX_ROUND_DIGITS} digits either way, not {ndigits}"
+        )
+    return round(number, ndigits)
+
+
 _OPERATORS: dict[type, Any] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -94,7 +107,7 @@ _OPERATORS: dict[type, Any] = {
 }
 _FUNCTIONS: dict[str, Any] = {
     **{name: getattr(math, name) for name in ("sqrt", "sin", "cos", "tan", "log", "exp")},
-    **{"abs": abs, "round": round, "min": min, "max": max, "pow": _power},
+    **{"abs": abs, "round": _round, "min": min, "max": max, "pow": _power},
 }
 _NAMES = {"pi": math.pi, "e": math.e}
 

@@ -185,7 +185,6 @@ class AgentLoop:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call_model(self, messages: list[Message]) -> ModelResponse:
-        self.ctx.check_budget()
         size = sum(len(m.content or "") + len(str(m.tool_calls)) for m in messages)
         if size > MAX_REQUEST_CHARS:
             raise StepFailure(
@@ -206,6 +205,13 @@ class AgentLoop:
             temperature=self.step.temperature,
             max_output_tokens=self.step.max_output_tokens,
         )
+        reservation = await self.ctx.reserve_budget(request)
+        try:
+            return await self._send(request)
+        finally:
+            self.ctx.settle_budget(reservation)
+
+    async def _send(self, request: ModelRequest) -> ModelResponse:
         self.ctx.record_attempt(self.attempt)
         call = self.ctx.model_call(request, self.attempt, self.calls)
         if self.context is not None:
@@ -236,7 +242,11 @@ class AgentLoop:
             return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
         tool = self.ctx.resolved.tools[call.name]
         request = ToolCallRequest(
-            tool=call.name, arguments=call.arguments, step_id=self.ctx.key, call_id=call.id
+            tool=call.name,
+            arguments=call.arguments,
+            step_id=self.ctx.key,
+            call_id=call.id,
+            allowed=self.allowed,
         )
         try:
             result = await self.ctx.activity(
@@ -246,7 +256,6 @@ class AgentLoop:
                 summary=f"tool {call.name}",
                 timeout=tool.timeout,
                 retry=tool.retry.policy(),
-                heartbeat=False,
             )
         except ActivityError as err:
             error = classify(err)
