@@ -44,6 +44,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from taskagent import runs
 from taskagent.conversation import cli as chat_cli
+from taskagent.encryption import EncryptionError, new_key_entry
 from taskagent.errors import ErrorType
 from taskagent.event_view import EventView
 from taskagent.events import TOPICS, EventKind, RunEvent
@@ -73,7 +74,7 @@ from taskagent.serialization import (
 from taskagent.settings import Settings
 from taskagent.spec import PipelineSpec
 from taskagent.validation import SpecError, validate_pipeline
-from worker import build_registry, connect
+from worker import build_registry, client_config, connect
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 out = Console()
@@ -417,6 +418,36 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def cmd_codec_server(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the codec server (taskagent/codec_server.py) until interrupted."""
+    import uvicorn
+
+    from taskagent.codec_server import codec_app
+
+    codec = settings.codec()
+    if codec is None:
+        raise UsageError(
+            "no encryption keys: set TASKAGENT_ENCRYPTION_KEYS (or TASKAGENT_ENCRYPTION_KEY_FILE); "
+            "`python starter.py encryption-key` makes one"
+        )
+    origins = [settings.web_ui.rstrip("/"), *args.origin]
+    app = codec_app(codec, origins, args.token or os.environ.get("TASKAGENT_CODEC_TOKEN"))
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+    err.print(
+        f"codec server on http://{args.host}:{args.port} (keys {codec!r}) for {', '.join(origins)}"
+        f" — Web UI: Codec Server endpoint http://{args.host}:{args.port}",
+        soft_wrap=True,
+    )
+    await uvicorn.Server(config).serve()
+    return EXIT_OK
+
+
+def cmd_encryption_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a new key entry for TASKAGENT_ENCRYPTION_KEYS."""
+    sys.stdout.write(new_key_entry() + "\n")
+    return EXIT_OK
+
+
 async def cmd_record(args: argparse.Namespace, settings: Settings) -> int:
     """Save a run's history as JSON, for replay tests."""
     client = await connect(settings)
@@ -485,7 +516,7 @@ async def cmd_rerun(args: argparse.Namespace, settings: Settings) -> int:
     run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
     response = await client.workflow_service.reset_workflow_execution(
         ResetWorkflowExecutionRequest(
-            namespace=settings.temporal_namespace,
+            namespace=client.namespace,
             workflow_execution=WorkflowExecution(workflow_id=args.workflow_id, run_id=run_id),
             reason=args.reason or f"re-run from step {args.step}",
             workflow_task_finish_event_id=event_id,
@@ -582,6 +613,17 @@ def parser() -> argparse.ArgumentParser:
 
     chat_cli.add_parsers(commands)
 
+    codec = commands.add_parser(
+        "codec-server", help="decrypt payloads for the Web UI and the temporal CLI"
+    )
+    codec.add_argument("--host", default="127.0.0.1")
+    codec.add_argument("--port", type=int, default=8081)
+    codec.add_argument("--origin", action="append", default=[], help="another allowed origin")
+    codec.add_argument(
+        "--token", help="require Authorization: Bearer <token> (or TASKAGENT_CODEC_TOKEN)"
+    )
+    commands.add_parser("encryption-key", help="print a new key for TASKAGENT_ENCRYPTION_KEYS")
+
     record = commands.add_parser("record", help="save a run's history for replay tests")
     record.add_argument("workflow_id")
     record.add_argument("--out", help="file (default: tests/histories/<workflow-id>.json)")
@@ -600,6 +642,8 @@ COMMANDS: dict[str, Command] = {
     "schema": cmd_schema,
     "record": cmd_record,
     "rerun": cmd_rerun,
+    "codec-server": cmd_codec_server,
+    "encryption-key": cmd_encryption_key,
     "chat": lambda args, settings: chat_cli.cmd_chat(args, settings, connect, out, err),
     "conversations": lambda args, settings: chat_cli.cmd_conversations(
         args, settings, connect, out, err
@@ -617,14 +661,15 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(result, int):
             return result
         return asyncio.run(result)
-    except (SpecError, SpecFileError, UsageError) as error:
+    except (SpecError, SpecFileError, UsageError, EncryptionError) as error:
         err.print(f"[red]error:[/red] {error}", highlight=False)
         return EXIT_INVALID
     except RuntimeError as error:
         if "connect" in str(error).lower():
             err.print(
-                f"[red]error:[/red] cannot reach Temporal at {settings.temporal_address}: "
-                f"{error}. Start it with `make server` or set TEMPORAL_ADDRESS."
+                f"[red]error:[/red] cannot reach Temporal at "
+                f"{client_config(settings).get('target_host')}: {error}. Start it with `make "
+                "server`, or set TEMPORAL_ADDRESS (or a profile: TEMPORAL_PROFILE)."
             )
             return EXIT_FAILED
         raise

@@ -24,6 +24,7 @@ import structlog
 import temporalio
 from sqlalchemy.engine import make_url
 from temporalio.client import Client, Plugin
+from temporalio.envconfig import ClientConfig, ClientConnectConfig
 from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
@@ -41,6 +42,7 @@ from activities.rate_limits import RateLimiter
 from activities.search_attributes import SearchAttributeCheck
 from taskagent import code_cache
 from taskagent.conversation.schedule import ensure_archive_schedule
+from taskagent.encryption import EncryptionError
 from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.models_file import ModelsFileError
 from taskagent.llm.pricing import PriceTable
@@ -191,16 +193,28 @@ def _hidden(url: str) -> str:
         return "<unparsable>"
 
 
+def client_config(settings: Settings) -> ClientConnectConfig:
+    """Temporal's standard client configuration: the TEMPORAL_* variables (TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*) over the profile named by
+    TEMPORAL_PROFILE in TEMPORAL_CONFIG_FILE (or Temporal's default file), which carry TLS, mTLS
+    certificates and API keys (Temporal Cloud); TaskAgent's defaults where nothing is set."""
+    config = ClientConfig.load_client_connect_config()
+    config.setdefault("target_host", settings.temporal_address)
+    config.setdefault("namespace", settings.temporal_namespace)
+    return config
+
+
 async def connect(
     settings: Settings, plugins: Sequence[Plugin] = (), metrics: Runtime | None = None
 ) -> Client:
-    """A client whose converter keeps large payloads out of the history (TASKAGENT_PAYLOAD_DIR);
-    `plugins` trace what it starts and, on a worker, what the worker runs; `metrics` is the
-    Temporal runtime that exports the worker's metrics."""
+    """A client configured as `client_config` says, whose converter keeps large payloads out of
+    the history (TASKAGENT_PAYLOAD_DIR); `plugins` trace what it starts and, on a worker, what
+    the worker runs; `metrics` is the Temporal runtime that exports the worker's metrics."""
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.payload_dir, settings.payload_threshold),
+        **client_config(settings),
+        data_converter=data_converter(
+            settings.payload_dir, settings.payload_threshold, codec=settings.codec()
+        ),
         plugins=plugins,
         runtime=metrics,
     )
@@ -237,8 +251,12 @@ async def main() -> int:
         return 2
     try:
         client = await connect(settings, plugins, metrics.runtime if metrics else None)
+    except EncryptionError as err:
+        log.error("invalid encryption keys", error=str(err))
+        return 2
     except RuntimeError as err:
-        log.error("cannot connect to Temporal", address=settings.temporal_address, error=str(err))
+        address = client_config(settings).get("target_host")
+        log.error("cannot connect to Temporal", address=address, error=str(err))
         return 1
     try:
         database = open_database(settings.database_url)

@@ -15,7 +15,7 @@ from typing import Any
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 8
 """Shorter values are not treated as secrets: replacing them would garble ordinary text."""
-SECRET_NAMES = re.compile(r"(?i)(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
+SECRET_NAMES = re.compile(r"(?i)(^|_)(API_?KEY|KEYS?|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
 """Environment variables whose values are secrets (OPENAI_API_KEY, a models file's key, ...)."""
 
 _TOKEN = r"[A-Za-z0-9._~+/=-]{7,}[A-Za-z0-9_~+/=-]"  # a sentence's full stop is not in it

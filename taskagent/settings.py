@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taskagent.encryption import EncryptionCodec, codec_from
 from taskagent.names import DEFAULT_TASK_QUEUE
 
 DEFAULT_DATABASE_URL = "sqlite:///data/taskagent.db"
@@ -32,7 +33,8 @@ class Settings(BaseSettings):
     http_allow_hosts: str = Field(
         "",
         alias="TASKAGENT_HTTP_ALLOW_HOSTS",
-        description="Hosts http_get may fetch (off if empty).",
+        description="`host` (ports 80 and 443) or `host:port` entries http_get may fetch "
+        "(off if empty).",
     )
     prices: str | None = Field(None, alias="TASKAGENT_PRICES")
     payload_dir: Path | None = Field(
@@ -56,16 +58,30 @@ class Settings(BaseSettings):
         ge=0,
         description="Conversations idle this long are archived by a daily schedule (0: never).",
     )
+    encryption_keys: SecretStr | None = Field(
+        None,
+        alias="TASKAGENT_ENCRYPTION_KEYS",
+        description="Encrypt every payload: `id:base64key` entries, the first encrypting "
+        "(see taskagent/encryption.py). Off if unset.",
+    )
+    encryption_key_file: Path | None = Field(
+        None, alias="TASKAGENT_ENCRYPTION_KEY_FILE", description="The keys, from a file."
+    )
     log_content: bool = Field(
         False,
         alias="TASKAGENT_LOG_CONTENT",
         description="Log prompts, answers and tool arguments and results (never by default).",
     )
 
-    @field_validator("payload_dir", mode="before")
+    @field_validator("payload_dir", "encryption_keys", "encryption_key_file", mode="before")
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if value == "" else value
+
+    def codec(self) -> EncryptionCodec | None:
+        """The payload codec the configuration asks for; EncryptionError says what is wrong."""
+        keys = self.encryption_keys.get_secret_value() if self.encryption_keys else None
+        return codec_from(keys, self.encryption_key_file)
 
     def allowed_hosts(self) -> list[str]:
         return [host.strip() for host in self.http_allow_hosts.split(",") if host.strip()]

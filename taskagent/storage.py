@@ -32,6 +32,7 @@ from temporalio.converter import (
     DefaultPayloadConverter,
     ExternalStorage,
     JSONPlainPayloadConverter,
+    PayloadCodec,
     StorageDriver,
     StorageDriverClaim,
     StorageDriverRetrieveContext,
@@ -126,13 +127,18 @@ def data_converter(
     payload_dir: Path | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     driver: StorageDriver | None = None,
+    codec: PayloadCodec | None = None,
 ) -> DataConverter:
     """TaskAgent's data converter, storing payloads over `threshold` bytes outside the history
-    when a folder (or another driver) is given."""
+    when a folder (or another driver) is given, and encoding every payload with `codec` (the
+    encryption codec, taskagent/encryption.py) first: stored payloads are encoded too."""
+    converter = COMPACT_CONVERTER
+    if codec is not None:
+        converter = dataclasses.replace(converter, payload_codec=codec)
     if driver is None and payload_dir is None:
-        return COMPACT_CONVERTER
+        return converter
     storage = ExternalStorage(
         drivers=[driver or LocalFileStore(payload_dir)],  # type: ignore[arg-type]
         payload_size_threshold=threshold,
     )
-    return dataclasses.replace(COMPACT_CONVERTER, external_storage=storage)
+    return dataclasses.replace(converter, external_storage=storage)

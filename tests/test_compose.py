@@ -224,3 +224,17 @@ def test_the_dashboard_queries_are_valid_promql_on_served_metrics():
     for metric in exported_metrics() - {"taskagent_step_duration_seconds_count"}:
         if not metric.endswith("_sum"):
             assert metric in queried, f"the dashboard shows nothing of {metric}"
+
+
+def test_payloads_are_encrypted_and_the_ui_reads_them_through_the_codec_server(services):
+    keys = {
+        name: env(services[name]).get("TASKAGENT_ENCRYPTION_KEYS")
+        for name in ("worker", "api", "codec-server")
+    }
+    assert len(set(keys.values())) == 1  # one set of keys for every process that reads runs
+    assert re.fullmatch(r"\$\{TASKAGENT_ENCRYPTION_KEYS:\?[^}]+\}", keys["worker"] or "")
+    assert env(services["temporal-ui"])["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8081"
+    assert "codec-server" in services["codec-server"]["command"]
+    urls = {env(services[name])["TASKAGENT_DATABASE_URL"] for name in ("worker", "api")}
+    assert urls == {"postgresql+psycopg://temporal:temporal@postgresql:5432/taskagent"}
+    assert env(services["postgresql"])["POSTGRES_DB"] == "taskagent"

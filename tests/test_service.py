@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-import uvicorn
 
 from taskagent.service import create_app
 from taskagent.settings import Settings
-from tests.support import example_registry, running_worker, unique
+from tests.support import example_registry, running_worker, serving_app, unique
 
 REGISTRY = example_registry()
 
@@ -24,20 +21,8 @@ async def serving(env: Any, task_queue: str) -> AsyncIterator[str]:
     """The service on a free loopback port, with a worker on `task_queue`; its base URL."""
     settings = Settings(TASKAGENT_TASK_QUEUE=task_queue)
     app = create_app(env.client, settings, REGISTRY)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        async with running_worker(env.client, REGISTRY, task_queue):
-            yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serving_app(app) as url, running_worker(env.client, REGISTRY, task_queue):
+        yield url
 
 
 async def read_events(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:

@@ -30,7 +30,8 @@ from taskagent.tools import (
     builtin_tools,
     describe_tool,
 )
-from taskagent.tools.builtins import SqliteQuery, SqlQueryArgs
+from taskagent.tools.builtins import HttpGet, HttpGetArgs, SqliteQuery, SqlQueryArgs
+from taskagent.tools.isolation import run_isolated
 
 
 class Address(BaseModel):
@@ -368,6 +369,21 @@ def test_sql_runaway_query_is_stopped(database: Path) -> None:
         SqliteQuery(database, max_seconds=0.05).query(SqlQueryArgs(query=forever))
 
 
+def test_sql_work_that_ignores_its_deadline_is_killed_with_its_process(database: Path) -> None:
+    """SQLite's printf never yields to the progress handler: this ran 14 s past a 1 s limit."""
+    bomb = "SELECT length(printf('%.*c', 2000000000, 'x'))"
+    with pytest.raises(ToolError, match=r"the query ran longer than 1\.2 s and was stopped"):
+        SqliteQuery(database, max_seconds=0.2).query(SqlQueryArgs(query=bomb))
+    # The worker goes on: the next query answers.
+    rows = SqliteQuery(database).query(SqlQueryArgs(query="SELECT 1 AS one")).rows
+    assert rows == [{"one": 1}]
+
+
+def test_isolated_work_is_bounded_in_memory() -> None:
+    with pytest.raises(ToolError, match="ran out of memory"):
+        run_isolated(bytearray, 2 << 30, seconds=10, what="the allocation")
+
+
 def test_sql_query_needs_a_database() -> None:
     assert builtin_tools().names() == ["calculator", "current_time"]
 
@@ -387,6 +403,9 @@ async def server() -> AsyncIterator[str]:
     async def big(request: web.Request) -> web.Response:
         return web.Response(text="x" * 300_000)
 
+    async def host(request: web.Request) -> web.Response:
+        return web.Response(text=f"Host: {request.headers['Host']}")
+
     app = web.Application()
     app.add_routes(
         [
@@ -394,6 +413,7 @@ async def server() -> AsyncIterator[str]:
             web.get("/away", away),
             web.get("/missing", missing),
             web.get("/big", big),
+            web.get("/host", host),
         ]
     )
     runner = web.AppRunner(app)
@@ -428,8 +448,13 @@ async def test_http_get_refuses_urls_off_the_list(url: str, reason: str) -> None
     assert reason in result.content
 
 
+def allowing(server: str) -> ToolCatalog:
+    """The built-in tools with http_get allowed on the test server's address and port."""
+    return builtin_tools(http_allow_hosts=[server.removeprefix("http://")])
+
+
 async def test_http_get_fetches_allowed_hosts(server: str) -> None:
-    catalog = builtin_tools(http_allow_hosts=["127.0.0.1"])
+    catalog = allowing(server)
     result = await call(catalog, "http_get", {"url": f"{server}/hello"})
     assert result.ok
     page = json.loads(result.content)
@@ -443,13 +468,56 @@ async def test_http_get_fetches_allowed_hosts(server: str) -> None:
 
 
 async def test_http_get_checks_redirects_and_statuses(server: str) -> None:
-    catalog = builtin_tools(http_allow_hosts=["127.0.0.1"])
+    catalog = allowing(server)
     away = await call(catalog, "http_get", {"url": f"{server}/away"})
     assert (away.ok, away.error_type) == (False, TOOL_ERROR)
     assert "'blocked.invalid' is not on the allow-list" in away.content
     missing = await call(catalog, "http_get", {"url": f"{server}/missing"})
     assert (missing.ok, missing.error_type) == (False, TOOL_ERROR)
     assert "HTTP 404" in missing.content
+
+
+async def test_http_get_allows_a_host_on_its_listed_port_only(server: str) -> None:
+    """With 127.0.0.1 allowed, a model reached the Temporal server's gRPC port: no longer."""
+    temporal = await call(allowing(server), "http_get", {"url": "http://127.0.0.1:7233/"})
+    assert (temporal.ok, temporal.error_type) == (False, TOOL_ERROR)
+    assert "port 7233 of '127.0.0.1' is not on the allow-list" in temporal.content
+    plain = builtin_tools(http_allow_hosts=["127.0.0.1"])  # no port: 80 and 443 only
+    refused = await call(plain, "http_get", {"url": f"{server}/hello"})
+    assert "is not on the allow-list" in refused.content
+
+
+async def test_http_get_refuses_a_name_that_resolves_to_a_private_address(server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    catalog = builtin_tools(http_allow_hosts=[f"localhost:{port}"])
+    result = await call(catalog, "http_get", {"url": f"http://localhost:{port}/hello"})
+    assert (result.ok, result.error_type) == (False, TOOL_ERROR)
+    assert "'localhost' resolves to" in result.content and "not a public address" in result.content
+    for address in ("10.0.0.7", "169.254.169.254", "192.168.1.1", "::1", "fd00::1"):
+        fetch = HttpGet([f"intranet.test:{port}"], resolver=fixed(["93.184.215.14", address]))
+        with pytest.raises(ToolError, match="not a public address"):
+            await fetch.get(HttpGetArgs(url=f"http://intranet.test:{port}/hello"))
+
+
+async def test_http_get_connects_to_the_address_it_checked(server: str) -> None:
+    """The name is resolved once per hop, checked, and the connection pinned to that address
+    (the name goes in the Host header): a rebinding DNS answer is never used."""
+    port = server.rsplit(":", 1)[1]
+    answers = iter([["127.0.0.1"], ["10.9.9.9"]])  # the second answer would be a rebinding
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    fetch = HttpGet([f"pinned.test:{port}"], resolver=rebinding, public=lambda ip: True)
+    page = await fetch.get(HttpGetArgs(url=f"http://pinned.test:{port}/host"))
+    assert (page.body, page.url) == (f"Host: pinned.test:{port}", f"http://pinned.test:{port}/host")
+
+
+def fixed(addresses: list[str]) -> Any:
+    async def resolve(host: str, port: int) -> list[str]:
+        return addresses
+
+    return resolve
 
 
 @pytest.mark.parametrize(

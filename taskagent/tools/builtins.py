@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import ipaddress
 import json
 import math
 import re
+import socket
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 from simpleeval import FeatureNotAvailable, InvalidExpression, OperatorNotDefined, SimpleEval
 
+from taskagent.tools.isolation import run_isolated
 from taskagent.tools.registry import ToolCatalog, ToolError, describe_tool
 
 if TYPE_CHECKING:
@@ -203,12 +206,19 @@ class SqliteQuery:
                 f"only a single SELECT or WITH statement is allowed, not {keyword or 'nothing'}: "
                 "this database is read-only"
             )
+        # In a child process, killed at the deadline: some SQLite work never yields to the
+        # progress handler (printf with a huge width), and a thread cannot be stopped.
+        return run_isolated(
+            self._query, args.query, seconds=self._max_seconds + 1, what="the query"
+        )
+
+    def _query(self, query: str) -> QueryRows:
         try:
             connection = sqlite3.connect(self._uri, uri=True)
         except sqlite3.Error as err:
             raise RuntimeError(f"cannot open the SQLite database: {err}") from err
         try:
-            return self._run(connection, args.query)
+            return self._run(connection, query)
         finally:
             connection.close()
 
@@ -275,17 +285,57 @@ _HEADERS = {"User-Agent": "taskagent", "Accept-Encoding": "identity"}
 _TEXT_TYPES = re.compile(r"^(text/|application/([\w.+-]*\+)?(json|xml|javascript)\b)")
 
 
-class HttpGet:
-    """GET on allow-listed hosts only (exact host match), redirects checked hop by hop."""
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""The addresses a host name resolves to (the default asks the system's resolver)."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    def __init__(self, allow_hosts: Sequence[str], *, max_bytes: int = 100_000) -> None:
-        self.allow_hosts = frozenset(host.strip().lower().rstrip(".") for host in allow_hosts)
+
+async def _resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+class HttpGet:
+    """GET on allow-listed hosts and ports only, every hop checked and pinned.
+
+    An entry is `host` (its scheme's default port: 80 or 443) or `host:port`. A name must
+    resolve to public addresses only: a name that resolves to a private, loopback, link-local or
+    otherwise reserved address is refused (an internal service is allowed by its address,
+    `10.0.0.5:8080`, never by a name). The connection then goes to the address that was
+    checked, with the name in the Host header and TLS, so that a second, different answer from
+    DNS (rebinding) is never used. Redirects are checked the same way, hop by hop.
+    """
+
+    def __init__(
+        self,
+        allow_hosts: Sequence[str],
+        *,
+        max_bytes: int = 100_000,
+        resolver: Resolver = _resolve,
+        public: Callable[[ipaddress.IPv4Address | ipaddress.IPv6Address], bool] = (
+            lambda address: address.is_global
+        ),
+    ) -> None:
+        self.allowed = frozenset(_entry(host) for host in allow_hosts if host.strip())
+        self.allow_hosts = frozenset(
+            host if port is None else f"{host}:{port}" for host, port in self.allowed
+        )
         self._max_bytes = max_bytes
         self._timeout = 10.0
         self._max_redirects = 3
+        self._resolver = resolver
+        self._public = public
 
     def check(self, url: str) -> httpx.URL:
-        """The parsed URL when it may be fetched; ToolError naming the reason otherwise."""
+        """The parsed URL when its host and port may be fetched; ToolError naming the reason
+        otherwise (before any network access)."""
         import httpx2 as httpx  # pydantic's fork of httpx (what openai uses): loaded when used
 
         try:
@@ -296,9 +346,36 @@ class HttpGet:
             raise ToolError(f"only http and https URLs are allowed, not {parsed.scheme or url!r}")
         if parsed.userinfo:
             raise ToolError("URLs with credentials are not allowed")
-        if parsed.host.rstrip(".") not in self.allow_hosts:
-            raise ToolError(f"host {parsed.host!r} is not on the allow-list")
+        host = parsed.host.rstrip(".").lower()
+        port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
+        default = port == _DEFAULT_PORTS[parsed.scheme]
+        if (host, port) not in self.allowed and not (default and (host, None) in self.allowed):
+            if not any(allowed == host for allowed, _ in self.allowed):
+                raise ToolError(f"host {parsed.host!r} is not on the allow-list")
+            raise ToolError(f"port {port} of {parsed.host!r} is not on the allow-list")
         return parsed
+
+    async def address(self, url: httpx.URL) -> str:
+        """The address to connect to for `url`'s host: itself if it is an address (listed as
+        such), else the first of what the name resolves to, all of which must be public."""
+        host = url.host.rstrip(".").lower()
+        if _literal(host) is not None:
+            return host
+        port = url.port or _DEFAULT_PORTS[url.scheme]
+        try:
+            found = await self._resolver(host, port)
+        except OSError as err:
+            raise ToolError(f"cannot resolve {host!r}: {err}") from None
+        if not found:
+            raise ToolError(f"{host!r} resolves to no address")
+        for address in found:
+            ip = _literal(address)
+            if ip is None or not self._public(ip):
+                raise ToolError(
+                    f"{host!r} resolves to {address}, which is not a public address: allow an "
+                    "internal service by its address, never by a name"
+                )
+        return found[0]
 
     async def get(self, args: HttpGetArgs) -> HttpPage:
         import httpx2 as httpx
@@ -310,25 +387,30 @@ class HttpGet:
             httpx.AsyncClient(timeout=self._timeout, trust_env=False) as client,
         ):
             for _ in range(self._max_redirects + 1):
-                request = client.build_request("GET", url, headers=_HEADERS)
+                address = await self.address(url)
+                pinned = url.copy_with(host=address)
+                headers = {**_HEADERS, "Host": _authority(url)}
+                request = client.build_request(
+                    "GET", pinned, headers=headers, extensions={"sni_hostname": url.host}
+                )
                 response = await client.send(request, stream=True)
                 try:
                     if not response.has_redirect_location:
-                        return await self._page(response)
+                        return await self._page(response, url)
                     url = self.check(str(url.join(response.headers["location"])))
                 finally:
                     await response.aclose()
         raise ToolError(f"more than {self._max_redirects} redirects")
 
-    async def _page(self, response: Any) -> HttpPage:
+    async def _page(self, response: Any, url: httpx.URL) -> HttpPage:
         status = response.status_code
         if status >= 500:
-            raise RuntimeError(f"HTTP {status} from {response.url}")  # transient: retried
+            raise RuntimeError(f"HTTP {status} from {url}")  # transient: retried
         if status >= 400:
-            raise ToolError(f"HTTP {status} {response.reason_phrase} from {response.url}")
+            raise ToolError(f"HTTP {status} {response.reason_phrase} from {url}")
         content_type = response.headers.get("content-type", "")
         if content_type and not _TEXT_TYPES.match(content_type.lower()):
-            raise ToolError(f"{response.url} is {content_type}, not text")
+            raise ToolError(f"{url} is {content_type}, not text")
         data = bytearray()
         async for chunk in response.aiter_bytes():
             data += chunk
@@ -336,7 +418,7 @@ class HttpGet:
                 break
         body = bytes(data[: self._max_bytes]).decode(response.encoding or "utf-8", "replace")
         return HttpPage(
-            url=str(response.url),
+            url=str(url),
             status=status,
             content_type=content_type,
             body=body,
@@ -362,3 +444,19 @@ def builtin_tools(
         )
         catalog.add(describe_tool(fetch.get, name="http_get", description=description))
     return catalog
+
+
+def _entry(text: str) -> tuple[str, int | None]:
+    """An allow-list entry: `host` or `host:port` (`[::1]:8080` for an IPv6 address)."""
+    text = text.strip().lower()
+    host, sep, port = text.rpartition(":")
+    if sep and port.isdigit() and (not host.count(":") or host.endswith("]")):
+        return host.strip("[]").rstrip("."), int(port)
+    return text.strip("[]").rstrip("."), None
+
+
+def _authority(url: httpx.URL) -> str:
+    """The Host header of `url`: its host, and its port if not the scheme's default."""
+    host = url.host if ":" not in url.host else f"[{url.host}]"
+    default = url.port is None or url.port == _DEFAULT_PORTS.get(url.scheme)
+    return host if default else f"{host}:{url.port}"
