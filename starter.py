@@ -9,6 +9,8 @@ python starter.py status <workflow-id>
 python starter.py schema > schemas/pipeline.schema.json
 python starter.py chat support-42 --user ada
 python starter.py conversations list --user ada
+python starter.py audit <workflow-id>
+python starter.py codec-server --port 8081
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import os
 import sys
@@ -43,12 +46,13 @@ from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from taskagent import runs
+from taskagent.audit import AuditTrail
 from taskagent.conversation import cli as chat_cli
 from taskagent.encryption import EncryptionError, new_key_entry
 from taskagent.errors import ErrorType
 from taskagent.event_view import EventView
 from taskagent.events import TOPICS, EventKind, RunEvent
-from taskagent.names import FULL_PROGRESS_QUERY, PROGRESS_QUERY
+from taskagent.names import AUDIT_QUERY, FULL_PROGRESS_QUERY, PROGRESS_QUERY
 from taskagent.operator import (
     ABORT_STEP,
     DECIDE_APPROVAL,
@@ -62,7 +66,7 @@ from taskagent.operator import (
 )
 from taskagent.registry import Registry, RegistryError
 from taskagent.render import ICONS, progress_line
-from taskagent.results import PipelineResult, RunProgress, carried_result
+from taskagent.results import Identity, PipelineResult, RunProgress, carried_result
 from taskagent.serialization import (
     SpecFileError,
     load_spec_file,
@@ -180,6 +184,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         data,
         workflow_id=args.id,
         stream=not args.no_stream,
+        identity=Identity(user=args.as_user or getpass.getuser(), roles=args.role),
     )
     url = settings.run_url(handle.id, handle.result_run_id)
     err.print(f"started [bold]{handle.id}[/bold] — Web UI: {url}", soft_wrap=True)
@@ -442,6 +447,27 @@ async def cmd_codec_server(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    """Print who started a run and every tool call of its agents, refusals included."""
+    client = await connect(settings)
+    trail = await client.get_workflow_handle(args.workflow_id).query(
+        AUDIT_QUERY, result_type=AuditTrail
+    )
+    if args.json:
+        sys.stdout.write(trail.model_dump_json(indent=2) + "\n")
+        return EXIT_OK
+    who = trail.started_by
+    started = f"{who.user} (roles: {', '.join(who.roles) or 'none'})" if who else "unknown"
+    out.print(f"[bold]{trail.workflow_id}[/bold] ({trail.pipeline}), started by {started}")
+    table = Table("step", "tool", "outcome", "ms", "error")
+    for call in trail.calls:
+        table.add_row(
+            call.step, call.tool, call.outcome, f"{call.duration_ms:.0f}", (call.error or "")[:80]
+        )
+    out.print(table)
+    return EXIT_OK
+
+
 def cmd_encryption_key(args: argparse.Namespace, settings: Settings) -> int:
     """Print a new key entry for TASKAGENT_ENCRYPTION_KEYS."""
     sys.stdout.write(new_key_entry() + "\n")
@@ -554,6 +580,10 @@ def parser() -> argparse.ArgumentParser:
         "--no-stream", action="store_true", help="do not publish the models' answers as they come"
     )
     run.add_argument("--events", action="store_true", help="print the events as JSON lines")
+    run.add_argument("--as", dest="as_user", help="who starts the run (default: your login)")
+    run.add_argument(
+        "--role", action="append", default=[], help="a role of yours (tools may require one)"
+    )
 
     watch = commands.add_parser("watch", help="follow a run's events, then print its result")
     watch.add_argument("workflow_id")
@@ -623,6 +653,11 @@ def parser() -> argparse.ArgumentParser:
         "--token", help="require Authorization: Bearer <token> (or TASKAGENT_CODEC_TOKEN)"
     )
     commands.add_parser("encryption-key", help="print a new key for TASKAGENT_ENCRYPTION_KEYS")
+    audit = commands.add_parser(
+        "audit", help="who started a run, and every tool call of its agents (refusals too)"
+    )
+    audit.add_argument("workflow_id")
+    audit.add_argument("--json", action="store_true")
 
     record = commands.add_parser("record", help="save a run's history for replay tests")
     record.add_argument("workflow_id")
@@ -644,6 +679,7 @@ COMMANDS: dict[str, Command] = {
     "rerun": cmd_rerun,
     "codec-server": cmd_codec_server,
     "encryption-key": cmd_encryption_key,
+    "audit": cmd_audit,
     "chat": lambda args, settings: chat_cli.cmd_chat(args, settings, connect, out, err),
     "conversations": lambda args, settings: chat_cli.cmd_conversations(
         args, settings, connect, out, err

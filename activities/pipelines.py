@@ -140,7 +140,7 @@ class _Resolution:
         tool = self.catalog.tools.get(name)
         if tool is not None:
             self.resolved.tools[name] = ResolvedTool(
-                spec=tool.spec(), timeout=tool.timeout, retry=tool.retry
+                spec=tool.spec(), timeout=tool.timeout, retry=tool.retry, roles=list(tool.roles)
             )
 
     def output_model(self, name: str) -> None:

@@ -115,6 +115,9 @@ class ToolActivities:
         if tool is None:
             # The names of the other tools are not listed: the step may not be allowed them.
             return result(f"there is no tool named {request.tool!r}", UNKNOWN_TOOL)
+        if not tool.permits(request.roles):
+            needed = " or ".join(tool.roles)
+            return result(f"the tool {tool.name!r} requires the role {needed}", UNKNOWN_TOOL)
         try:
             args = tool.parse_arguments(request.arguments)
         except ValidationError as err:

@@ -200,6 +200,7 @@ class PipelineResult(Contract):
     trace_id: str | None = Field(
         None, description="The OpenTelemetry trace of the run, when the worker exports traces."
     )
+    started_by: Identity | None = Field(None, description="Who started the run.")
     messages: list[PipelineMessage] = Field(
         default_factory=list,
         description="Messages other runs sent to this one (one copy of each), in arrival order.",
@@ -325,6 +326,10 @@ class PipelineRunRequest(Contract):
         description="The conversation whose turn this run is (set by a conversation, or by a "
         "parent run for its child): what its chat steps read.",
     )
+    identity: Identity | None = Field(
+        None,
+        description="Who starts the run and their roles (a child run inherits its parent's).",
+    )
 
 
 class ResumeState(Contract):
@@ -354,6 +359,16 @@ class ResolvedTool(Contract):
     spec: ToolSpec
     timeout: timedelta = timedelta(seconds=30)
     retry: RetrySpec = Field(default_factory=RetrySpec)
+    roles: list[str] = Field(
+        default_factory=list, description="Roles one of which the run's starter needs (if any)."
+    )
+
+
+class Identity(Contract):
+    """Who started a run, and their roles: tools may require a role (seed 10.4)."""
+
+    user: str = "anonymous"
+    roles: list[str] = Field(default_factory=list)
 
 
 class ResolvedPipeline(Contract):
@@ -472,6 +487,9 @@ class ToolCallRequest(Contract):
         None,
         description="The step's allow-list: the activity refuses any other tool itself (a "
         "request without one, from a release before it was sent, is refused too).",
+    )
+    roles: list[str] = Field(
+        default_factory=list, description="The roles of whoever started the run."
     )
 
 

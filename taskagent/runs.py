@@ -16,7 +16,13 @@ from temporalio.client import (
 from taskagent.names import PIPELINE_WORKFLOW, PROGRESS_QUERY
 from taskagent.registry import Registry
 from taskagent.render import static_details, static_summary
-from taskagent.results import PipelineResult, PipelineRunRequest, RunProgress, carried_result
+from taskagent.results import (
+    Identity,
+    PipelineResult,
+    PipelineRunRequest,
+    RunProgress,
+    carried_result,
+)
 from taskagent.spec import PipelineSpec
 from taskagent.validation import SpecError, check_input, validate_pipeline
 
@@ -48,8 +54,10 @@ async def start_run(
     *,
     workflow_id: str | None = None,
     stream: bool = True,
+    identity: Identity | None = None,
 ) -> WorkflowHandle[Any, PipelineResult]:
-    """Start a run; SpecError if the spec or the input is invalid (nothing is started)."""
+    """Start a run for `identity` (who starts it, and their roles); SpecError if the spec or
+    the input is invalid (nothing is started)."""
     sent, spec = resolve(registry, pipeline)
     if spec is not None:
         problems = check_input(spec, data)
@@ -58,7 +66,7 @@ async def start_run(
     name = spec.name if spec else str(pipeline)
     return await client.start_workflow(
         PIPELINE_WORKFLOW,
-        PipelineRunRequest(pipeline=sent, input=data, stream=stream),
+        PipelineRunRequest(pipeline=sent, input=data, stream=stream, identity=identity),
         id=workflow_id or f"{name}-{uuid.uuid4().hex[:8]}",
         task_queue=task_queue,
         result_type=PipelineResult,

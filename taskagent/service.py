@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from taskagent.events import TOPICS, RunEvent
 from taskagent.registry import Registry
+from taskagent.results import Identity
 from taskagent.runs import run_state, start_run
 from taskagent.settings import Settings
 from taskagent.validation import SpecError
@@ -58,6 +59,7 @@ def create_app(client: Client, settings: Settings, registry: Registry) -> Starle
                 data,
                 workflow_id=body.get("id"),
                 stream=bool(body.get("stream", True)),
+                identity=identity_of(request),
             )
         except SpecError as err:
             return _problem(422, str(err), [str(p) for p in err.problems])
@@ -138,3 +140,17 @@ def _not_found(err: RPCError) -> JSONResponse:
     if err.status == RPCStatusCode.NOT_FOUND:
         return _problem(404, err.message)
     raise err
+
+
+USER_HEADER = "x-taskagent-user"
+ROLES_HEADER = "x-taskagent-roles"
+
+
+def identity_of(request: Request) -> Identity:
+    """Who starts a run through the API, as the headers say (`X-TaskAgent-User`, and
+    `X-TaskAgent-Roles`: comma-separated). Trust them only behind a proxy that authenticates
+    its users and sets these headers itself, removing any a client sent."""
+    roles = [role.strip() for role in request.headers.get(ROLES_HEADER, "").split(",")]
+    return Identity(
+        user=request.headers.get(USER_HEADER, "anonymous"), roles=[r for r in roles if r]
+    )

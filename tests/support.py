@@ -183,9 +183,12 @@ async def wait_for_step(
 
 
 @contextmanager
-def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+def worker_process(
+    env_vars: dict[str, str], log: Path | None = None
+) -> Iterator[subprocess.Popen[str]]:
     """worker.py as a separate process, killed at the end if still running; its database is
-    a file of its own unless `env_vars` names one."""
+    a file of its own unless `env_vars` names one. Its output is piped (read it with
+    communicate), or written to `log` for a talkative worker (a full pipe would block it)."""
     database = Path(tempfile.mkdtemp(prefix="taskagent-db-")) / "taskagent.db"
     defaults = {
         "TASKAGENT_DEFAULT_MODEL": "offline:default",
@@ -195,7 +198,7 @@ def worker_process(env_vars: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         [sys.executable, "worker.py"],
         cwd=ROOT,
         env={**os.environ, **defaults, **env_vars},
-        stdout=subprocess.PIPE,
+        stdout=log.open("w") if log is not None else subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )

@@ -201,11 +201,18 @@ async def test_worker_and_starter_end_to_end(env):
             "--json",
             "--id",
             f"{queue}-run",
+            "--as",
+            "ada",
+            "--role",
+            "support",
             extra_env=settings,
         )
         assert run.returncode == 0, run.stderr
         result = PipelineResult.model_validate_json(run.stdout)
         assert result.output["reply"]["team"] == "billing"
+        audit = starter("audit", f"{queue}-run", "--json", extra_env=settings)
+        trail = json.loads(audit.stdout)
+        assert trail["started_by"] == {"user": "ada", "roles": ["support"]}
         assert result.output["paged"] == "COMPLETED"
         assert f"/workflows/{queue}-run/" in run.stderr
         # Followed through the run's event stream: steps as they start and settle.

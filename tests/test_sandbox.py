@@ -23,6 +23,7 @@ from tests.support import ROOT, probes, running_worker, start
 
 PASSED_THROUGH_TASKAGENT = {
     "taskagent",
+    "taskagent.audit",
     "taskagent.conversation",
     "taskagent.conversation.context",
     "taskagent.conversation.contracts",

@@ -3,15 +3,32 @@ redacted before they become a step error, a history event, a log line or the sta
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import structlog
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from taskagent import Pipeline, Registry
+from taskagent import Pipeline, Registry, StepStatus
 from taskagent.logging import configure_logging
 from taskagent.redaction import Redactor
-from tests.support import failed_result, history_text, llm_harness
+from tests.fake_llm import FakeLLM
+from tests.support import (
+    ROOT,
+    binary,
+    failed_result,
+    history_text,
+    llm_harness,
+    unique,
+    wait_for_step,
+    worker_process,
+)
 
 OPENAI_KEY = "sk-proj-LeakCanary0123456789abcdef"
 GEMINI_KEY = "AIzaSyLeakCanary0123456789abcdefghijklm"
@@ -68,3 +85,135 @@ def test_log_lines_never_show_a_secret(capsys) -> None:
         configure_logging()
     err = capsys.readouterr().err
     assert OPENAI_KEY not in err and err.count("[redacted]") == 2
+
+
+GOOD = """
+name: good
+model: openai:gpt-test
+steps:
+  - {kind: agent, id: ask, goal: "Tell the time.", tools: [current_time]}
+  - kind: pipeline
+    id: child
+    depends_on: [ask]
+    input: {question: $steps.ask.output}
+    pipeline: {name: inner, model: openai:gpt-test, steps: [{kind: agent, id: think, goal: Think.}]}
+"""
+PAUSING = """
+name: pausing
+model: openai:gpt-test
+on_error: pause
+steps:
+  - {kind: agent, id: ask, goal: Answer., retry: {max_attempts: 1}}
+"""
+
+
+async def test_no_secret_reaches_a_history_a_log_an_output_a_payload_or_the_database(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Runs that succeed (with a tool and a child pipeline), fail with a 401 that echoes the
+    key, and pause and resume, with distinctive keys in the worker's environment; then every
+    place a secret could end up is scanned."""
+    queue = unique("secrets")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "pausing.yaml").write_text(PAUSING)
+    database = tmp_path / "conversations.db"
+    async with FakeLLM() as llm:
+        settings = {
+            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            "TASKAGENT_TASK_QUEUE": queue,
+            "TASKAGENT_PIPELINE_DIR": str(tmp_path / "none"),
+            "TASKAGENT_PAYLOAD_DIR": str(tmp_path / "payloads"),
+            "TASKAGENT_PAYLOAD_THRESHOLD": "1024",
+            "TASKAGENT_DATABASE_URL": f"sqlite:///{database}",
+            "TASKAGENT_LOG_FORMAT": "json",
+            "TASKAGENT_ARCHIVE_AFTER_DAYS": "0",
+            "OPENAI_API_KEY": OPENAI_KEY,
+            "OPENAI_BASE_URL": llm.openai_base_url,
+            "GEMINI_API_KEY": GEMINI_KEY,
+            "TASKAGENT_LOG_CONTENT": "true",  # even with content logging on
+        }
+        llm.openai.reply_tool_call("current_time", {"tz": "UTC"})
+        llm.openai.reply_text("It is noon.")
+        llm.openai.reply_text("Thought.")
+        llm.openai.fail(401, f"Incorrect API key provided: Bearer {OPENAI_KEY}. key={GEMINI_KEY}")
+        llm.openai.fail(401, f"Incorrect API key provided: {OPENAI_KEY}")
+        llm.openai.reply_text("Recovered.")
+        outputs: list[str] = []
+        log = tmp_path / "worker.log"
+        with worker_process(settings, log) as worker:
+
+            async def starter(*args: str) -> subprocess.CompletedProcess[str]:
+                done = await asyncio.to_thread(  # the fake LLM answers on this event loop
+                    subprocess.run,
+                    [sys.executable, "starter.py", *args],
+                    cwd=ROOT,
+                    env={**os.environ, **settings},
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                outputs.append(done.stdout + done.stderr)
+                return done
+
+            good = await starter(
+                "run", "--file", str(tmp_path / "good.yaml"), "--id", f"{queue}-good"
+            )
+            assert good.returncode == 0, good.stderr
+            bad = await starter(
+                "run", "--file", str(tmp_path / "good.yaml"), "--id", f"{queue}-bad"
+            )
+            assert bad.returncode == 1 and "Incorrect API key provided" in bad.stderr
+            await starter(
+                "run",
+                "--file",
+                str(tmp_path / "pausing.yaml"),
+                "--id",
+                f"{queue}-pause",
+                "--no-follow",
+            )
+            handle = env.client.get_workflow_handle(f"{queue}-pause")
+            await wait_for_step(handle, "ask", StepStatus.WAITING)
+            assert (await starter("retry", f"{queue}-pause", "ask")).returncode == 0
+            assert (await starter("watch", f"{queue}-pause")).returncode == 0
+            assert (await starter("status", f"{queue}-bad", "--json")).returncode == 1
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(worker.wait, 40)
+        logs = log.read_text()
+    ids = [f"{queue}-{name}" for name in ("good", "bad", "pause")] + [f"{queue}-good/child"]
+    histories = []
+    for workflow_id in ids:
+        shown = await asyncio.to_thread(
+            subprocess.run,
+            [
+                binary("temporal"),
+                "workflow",
+                "show",
+                "-w",
+                workflow_id,
+                "-o",
+                "json",
+                "--address",
+                settings["TEMPORAL_ADDRESS"],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert shown.returncode == 0, shown.stderr
+        histories.append(shown.stdout)
+        histories.append(history_text(WorkflowHistory.from_json(workflow_id, shown.stdout)))
+    stored = [path.read_bytes().decode("latin-1") for path in (tmp_path / "payloads").iterdir()]
+    places = {
+        "histories": "\n".join(histories),
+        "logs": logs,
+        "starter output": "\n".join(outputs),
+        "payload store": "\n".join(stored),
+        "database": database.read_bytes().decode("latin-1") if database.exists() else "",
+    }
+    assert "Incorrect API key provided" in places["histories"]  # the errors are there...
+    assert '"event": "model call"' in logs or '"event":"model call"' in logs
+    for place, text in places.items():
+        for secret in (OPENAI_KEY, GEMINI_KEY):
+            assert secret not in text, f"{secret[:12]}... found in the {place}"

@@ -15,6 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import opentelemetry.trace  # noqa: F401
 
+    import taskagent.audit
     import taskagent.conversation.context
     import taskagent.conversation.contracts
     import taskagent.conversation.window

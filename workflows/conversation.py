@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         RECENT_MESSAGES_QUERY,
         SEND_MESSAGE_UPDATE,
     )
-    from taskagent.results import ResolveRequest
+    from taskagent.results import Identity, ResolveRequest
 
 CARRIED_EVENTS = 0
 """A continuation carries the stream's offsets, not its events (they hold the replies' text): a
@@ -72,9 +72,8 @@ class ConversationWorkflow:
         self.events = RunEvents(WorkflowStream(state.stream), carried=CARRIED_EVENTS)
         state.stream = None
         self._config = start.config
-        self._turns = Turns(
-            workflow.info().workflow_id, start.user, start.config, state, self.events
-        )
+        identity = Identity(user=start.user, roles=start.roles)
+        self._turns = Turns(workflow.info().workflow_id, identity, start.config, state, self.events)
         self._lock = asyncio.Lock()
         self._ready = False
         self._failure: ApplicationError | None = None

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.kinds.context import StepFailure, StepOutcome
     from taskagent.operator import RetryStep, SkipStep
     from taskagent.results import (
+        Identity,
         PipelineResult,
         ResolvedPipeline,
         ResumeState,
@@ -62,8 +63,11 @@ class PipelineRun:
         events: RunEvents,
         deselected: dict[str, str] | None = None,
         conversation: ConversationContext | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.resolved = resolved
+        self.identity = identity or Identity()
+        """Who started the run: tools that require a role check it."""
         self.conversation = conversation
         """The conversation whose turn this run is, if any (chat steps read it)."""
         self.telemetry = telemetry

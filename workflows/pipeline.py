@@ -24,11 +24,13 @@ from workflows.request import decode_request
 from workflows.telemetry import RunTelemetry, trace_id
 
 with workflow.unsafe.imports_passed_through():
+    from taskagent.audit import AuditTrail
     from taskagent.errors import ErrorType, invalid_pipeline, invalid_request, non_retryable
     from taskagent.events import EventKind
     from taskagent.llm.refs import parse_model
     from taskagent.messages import PipelineMessage, Subscription
     from taskagent.names import (
+        AUDIT_QUERY,
         FULL_PROGRESS_QUERY,
         PIPELINE_MESSAGE_SIGNAL,
         PIPELINE_WORKFLOW,
@@ -232,6 +234,7 @@ class PipelineWorkflow:
             self.events,
             deselected=resume.deselected if resume else None,
             conversation=request.conversation,
+            identity=request.identity,
         )
         pipeline_run.board.publish()
         spec = resolved.spec
@@ -260,6 +263,7 @@ class PipelineWorkflow:
             workflow_id=info.workflow_id,
             run_id=info.run_id,
             started_at=workflow.now(),
+            started_by=request.identity,
         )
         resolved = await resolve_pipeline(
             ResolveRequest(
@@ -374,6 +378,11 @@ class PipelineWorkflow:
     def progress(self) -> RunProgress:
         """Statuses, timings, errors and cost of every step: light enough to poll."""
         return RunProgress.of(self._started())
+
+    @workflow.query(name=AUDIT_QUERY)
+    def audit(self) -> AuditTrail:
+        """Who started the run, and every tool call its agents asked for, refusals included."""
+        return AuditTrail.of(self._started())
 
     @workflow.query(name=FULL_PROGRESS_QUERY)
     def progress_full(self) -> PipelineResult:

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.operator import ApprovalDecision, RetryStep
     from taskagent.results import (
         AttemptFailure,
+        Identity,
         ModelCallRequest,
         ModelCallResult,
         PipelineResult,
@@ -87,6 +88,10 @@ class StepRun:
         return self._new_inputs
 
     @property
+    def identity(self) -> Identity:
+        return self._run.identity
+
+    @property
     def conversation(self) -> ConversationContext | None:
         return self._run.conversation
 
@@ -132,7 +137,11 @@ class StepRun:
         info = workflow.info()
         scope = self._run.telemetry.scope.for_step(self.key)
         context = RunContext(correlation_id=scope.correlation_id, path=scope.path)
-        update: dict[str, Any] = {"context": context, "stream": self._run.events.deltas}
+        update: dict[str, Any] = {
+            "context": context,
+            "stream": self._run.events.deltas,
+            "identity": self._run.identity,  # a child acts for whoever started its parent
+        }
         if request.conversation is None:  # a chat turn's sub-pipeline reads the conversation too
             update["conversation"] = self._run.conversation
         request = request.model_copy(update=update)

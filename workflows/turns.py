@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         SAVE_BOOKMARK_ACTIVITY,
     )
     from taskagent.results import (
+        Identity,
         ModelCallRequest,
         ModelCallResult,
         PipelineResult,
@@ -80,13 +81,14 @@ class Turns:
     def __init__(
         self,
         conversation_id: str,
-        user: str,
+        identity: Identity,
         config: ConversationConfig,
         state: ConversationState,
         events: RunEvents,
     ) -> None:
         self.conversation_id = conversation_id
-        self.user = user
+        self.identity = identity
+        self.user = identity.user
         self.config = config
         self.state = state
         self.events = events
@@ -207,6 +209,7 @@ class Turns:
             RunTelemetry(scope),
             self.events,
             conversation=context,
+            identity=self.identity,
         )
         await run.execute()
         if not result.failed_steps():

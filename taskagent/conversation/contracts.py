@@ -104,6 +104,9 @@ class ConversationStart(_Contract):
     """Input of ConversationWorkflow (the workflow id is the conversation's id)."""
 
     user: str = Field("anonymous", description="Whose conversation it is (for listing).")
+    roles: list[str] = Field(
+        default_factory=list, description="The user's roles: tools may require one."
+    )
     config: ConversationConfig = Field(default_factory=ConversationConfig)
     state: ConversationState | None = Field(
         None, description="Set by the run itself when it continues as new."

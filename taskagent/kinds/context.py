@@ -26,6 +26,7 @@ from taskagent.messages import PipelineMessage
 from taskagent.operator import ApprovalDecision
 from taskagent.results import (
     AttemptFailure,
+    Identity,
     ModelCallRequest,
     ModelCallResult,
     PipelineResult,
@@ -99,6 +100,10 @@ class StepContext(Protocol):
     def execution(self) -> int:
         """How many times an operator re-ran the step with another input (its idempotency key
         changes with it, and with the run id after a reset)."""
+
+    @property
+    def identity(self) -> Identity:
+        """Who started the run, and their roles."""
 
     @property
     def conversation(self) -> ConversationContext | None:

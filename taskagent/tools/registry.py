@@ -52,6 +52,12 @@ class ToolInfo:
     timeout: timedelta = DEFAULT_TOOL_TIMEOUT
     retry: RetrySpec = field(default_factory=RetrySpec)
     output_adapter: TypeAdapter[Any] = field(default_factory=lambda: TypeAdapter(Any))
+    roles: tuple[str, ...] = ()
+    """A run may use the tool only if whoever started it has one of these roles (if any)."""
+
+    def permits(self, roles: Iterable[str]) -> bool:
+        """Whether a run with `roles` may call the tool."""
+        return not self.roles or bool(set(self.roles) & set(roles))
 
     def spec(self) -> ToolSpec:
         """The tool as offered to a model: the JSON Schema of its arguments, without titles."""
@@ -92,8 +98,9 @@ def describe_tool(
     description: str | None = None,
     timeout: timedelta = DEFAULT_TOOL_TIMEOUT,
     retry: RetrySpec | None = None,
+    roles: Iterable[str] = (),
 ) -> ToolInfo:
-    """Build the ToolInfo of `func`.
+    """Build the ToolInfo of `func`; `roles`: whoever starts a run that calls it needs one.
 
     `func` takes exactly one parameter annotated with a pydantic model (the arguments) and returns
     a str, a pydantic model or JSON-able data. The description defaults to the docstring.
@@ -138,6 +145,7 @@ def describe_tool(
         timeout=timeout,
         retry=retry or RetrySpec(),
         output_adapter=output_adapter,
+        roles=tuple(roles),
     )
 
 
@@ -173,13 +181,20 @@ class ToolCatalog:
         description: str | None = None,
         timeout: timedelta = DEFAULT_TOOL_TIMEOUT,
         retry: RetrySpec | None = None,
+        roles: Iterable[str] = (),
     ) -> Callable[[F], F]:
-        """Register a function as a tool: `@catalog.tool()`. The function is returned unchanged."""
+        """Register a function as a tool: `@catalog.tool()`. The function is returned unchanged.
+        With `roles`, only runs started by someone with one of them may call it."""
 
         def decorate(func: F) -> F:
             self.add(
                 describe_tool(
-                    func, name=name, description=description, timeout=timeout, retry=retry
+                    func,
+                    name=name,
+                    description=description,
+                    timeout=timeout,
+                    retry=retry,
+                    roles=roles,
                 )
             )
             return func

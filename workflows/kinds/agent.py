@@ -241,12 +241,21 @@ class AgentLoop:
             self._record_tool(call, "refused", content, error=content)
             return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
         tool = self.ctx.resolved.tools[call.name]
+        roles = self.ctx.identity.roles
+        if tool.roles and not set(tool.roles) & set(roles):
+            content = (
+                f"Refused: the tool {call.name!r} requires the role "
+                f"{' or '.join(tool.roles)}, which {self.ctx.identity.user!r} does not have."
+            )
+            self._record_tool(call, "refused", content, error=content)
+            return Message(role="tool", tool_call_id=call.id, name=call.name, content=content)
         request = ToolCallRequest(
             tool=call.name,
             arguments=call.arguments,
             step_id=self.ctx.key,
             call_id=call.id,
             allowed=self.allowed,
+            roles=roles,
         )
         try:
             result = await self.ctx.activity(
