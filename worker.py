@@ -137,7 +137,8 @@ def build_worker(
         stored=StoredMessages(store) if store is not None else None,
         redact=redact,
     )
-    tools = ToolActivities(registry.tools, redact)
+    tool_limits = RateLimiter(client, task_queue, registry.tools.rate_limits())
+    tools = ToolActivities(registry.tools, redact, limiter=tool_limits)
     messages = MessageActivities(client)
     workflow_types: list[type] = [PipelineWorkflow, RateLimitWorkflow, TopicWorkflow]
     activity_functions: list[Callable[..., Any]] = [

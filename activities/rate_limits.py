@@ -87,6 +87,20 @@ class RateLimiter:
             await self.settle(model_ref, key, response.usage.total_tokens)
         return response
 
+    async def turn(
+        self,
+        name: str,
+        *,
+        heartbeat_every: float,
+        notify: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Wait for this attempt's slot of `name` (a rate-limited tool: no tokens counted)."""
+        if name not in self._limits:
+            return
+        info = activity.info()
+        attempt_key = f"{info.workflow_id}/{info.activity_id}/{info.attempt}"
+        await self._take_turn(name, attempt_key, 0, heartbeat_every, notify)
+
     async def _take_turn(
         self,
         model_ref: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from opentelemetry import trace
@@ -18,8 +18,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import with_heartbeats
+from activities.rate_limits import RateLimiter
 from taskagent import logging as logs
-from taskagent.errors import non_retryable
+from taskagent.errors import ErrorType, non_retryable
+from taskagent.llm.types import ProviderError
 from taskagent.names import TOOL_CALL_ACTIVITY
 from taskagent.redaction import Redactor
 from taskagent.results import ToolCallRequest, ToolCallResult
@@ -32,6 +34,7 @@ from taskagent.tools.registry import (
     UNKNOWN_TOOL,
     ToolCatalog,
     ToolError,
+    rate_key,
 )
 
 MAX_LISTED_ERRORS = 10
@@ -51,10 +54,13 @@ class ToolActivities:
         catalog: ToolCatalog,
         redact: Redactor | None = None,
         heartbeat_every: float = HEARTBEAT_EVERY,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._catalog = catalog
         self._redact = redact or Redactor()
         self._heartbeat_every = heartbeat_every
+        self._limiter = limiter
+        """Holds the tools' declared rate limits across every worker of the task queue."""
 
     @activity.defn(name=TOOL_CALL_ACTIVITY)
     async def run(self, request: ToolCallRequest) -> ToolCallResult:
@@ -122,6 +128,8 @@ class ToolActivities:
             args = tool.parse_arguments(request.arguments)
         except ValidationError as err:
             return result(f"invalid arguments for {tool.name}: {_errors(err)}", INVALID_ARGUMENTS)
+        if self._limiter is not None and tool.rate_limit is not None:
+            await self._wait_for_turn(tool.name, attempt)
         try:
             # The tool's own timeout bounds each attempt, whatever the workflow scheduled.
             async with asyncio.timeout(tool.timeout.total_seconds()):
@@ -148,6 +156,22 @@ class ToolActivities:
                 attempt,
             ) from None
         return result(content)
+
+    async def _wait_for_turn(self, name: str, attempt: int) -> None:
+        """This call's turn under the tool's rate limit; too far off, a retryable failure that
+        asks again when the turn comes (the limiter's answer)."""
+        if self._limiter is None:
+            return
+        try:
+            await self._limiter.turn(rate_key(name), heartbeat_every=self._heartbeat_every)
+        except ProviderError as err:
+            delay = timedelta(seconds=err.retry_after) if err.retry_after else None
+            raise ApplicationError(
+                f"tool {name!r} is at its rate limit: {err}",
+                attempt,
+                type=ErrorType.RATE_LIMITED,
+                next_retry_delay=delay,
+            ) from None
 
 
 def _errors(err: ValidationError) -> str:

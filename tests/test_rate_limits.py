@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import DescribeTaskQueueMode, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -28,6 +30,8 @@ from taskagent.ratelimit import (
     reserve,
     settle,
 )
+from taskagent.testing import ScriptedAnswer, ScriptedCall, ScriptedProvider
+from taskagent.tools.registry import parse_rate
 from tests.fake_llm import FakeLLM
 from tests.support import (
     eventually,
@@ -220,3 +224,42 @@ async def test_without_a_limit_the_same_calls_go_at_once(env, task_queue, tmp_pa
             harness.llm.openai.reply_text("Hello.")
         await (await harness.run(pipeline)).result()
     assert most_in_any_window(sorted(harness.llm.openai.times), 1.75) > 3
+
+
+stamped = Registry()
+STAMPS: list[float] = []
+
+
+class Stamp(BaseModel):
+    label: str
+
+
+@stamped.tools.tool(rate_limit="2/second")
+def stamp(args: Stamp) -> str:
+    """Record when it ran."""
+    STAMPS.append(time.monotonic())
+    return args.label
+
+
+def test_a_tool_rate_limit_is_written_calls_per_period() -> None:
+    assert parse_rate("10/minute") == RateLimits(requests=10, window_seconds=60)
+    assert parse_rate("2/seconds") == RateLimits(requests=2, window_seconds=1)
+    with pytest.raises(ValueError, match=r"<calls>/<second\|minute\|hour>"):
+        parse_rate("10 per minute")
+
+
+async def test_a_rate_limited_tool_is_called_at_its_pace_across_concurrent_steps(env, task_queue):
+    """The seed's "10 queries/minute", at a test's pace: 2 calls a second, 6 concurrent steps."""
+    STAMPS.clear()
+    steps = 6
+    call = ScriptedAnswer(tool_calls=[ScriptedCall(name="stamp", arguments={"label": "x"})])
+    scripted = ScriptedProvider().enqueue("clerk", *[call] * steps)
+    pipeline = Pipeline("stamping", model="scripted:clerk")
+    for n in range(steps):
+        pipeline = pipeline.agent(f"s{n}", "Stamp.", tools=["stamp"], max_tool_rounds=1)
+    async with running_worker(env.client, stamped, task_queue, scripted=scripted):
+        await (await start(env.client, task_queue, pipeline)).result()
+    times = sorted(STAMPS)
+    assert len(times) == steps
+    assert most_in_any_window(times, 1.0 - 0.25) <= 2
+    assert times[-1] - times[0] >= 2 * 1.0 - 0.25  # three windows for six calls

@@ -19,6 +19,7 @@ from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerati
 
 from taskagent.errors import ErrorType
 from taskagent.llm.types import ToolSpec
+from taskagent.ratelimit import RateLimits
 from taskagent.spec import RetrySpec
 
 UNKNOWN_TOOL = ErrorType.UNKNOWN_TOOL
@@ -54,6 +55,8 @@ class ToolInfo:
     output_adapter: TypeAdapter[Any] = field(default_factory=lambda: TypeAdapter(Any))
     roles: tuple[str, ...] = ()
     """A run may use the tool only if whoever started it has one of these roles (if any)."""
+    rate_limit: RateLimits | None = None
+    """Calls per window, across every worker of the task queue (as models' rate limits)."""
 
     def permits(self, roles: Iterable[str]) -> bool:
         """Whether a run with `roles` may call the tool."""
@@ -99,8 +102,10 @@ def describe_tool(
     timeout: timedelta = DEFAULT_TOOL_TIMEOUT,
     retry: RetrySpec | None = None,
     roles: Iterable[str] = (),
+    rate_limit: RateLimits | str | None = None,
 ) -> ToolInfo:
-    """Build the ToolInfo of `func`; `roles`: whoever starts a run that calls it needs one.
+    """Build the ToolInfo of `func`; `roles`: whoever starts a run that calls it needs one;
+    `rate_limit`: `"10/minute"` (or `second`, `hour`), or RateLimits.
 
     `func` takes exactly one parameter annotated with a pydantic model (the arguments) and returns
     a str, a pydantic model or JSON-able data. The description defaults to the docstring.
@@ -146,6 +151,7 @@ def describe_tool(
         retry=retry or RetrySpec(),
         output_adapter=output_adapter,
         roles=tuple(roles),
+        rate_limit=parse_rate(rate_limit) if isinstance(rate_limit, str) else rate_limit,
     )
 
 
@@ -182,9 +188,11 @@ class ToolCatalog:
         timeout: timedelta = DEFAULT_TOOL_TIMEOUT,
         retry: RetrySpec | None = None,
         roles: Iterable[str] = (),
+        rate_limit: RateLimits | str | None = None,
     ) -> Callable[[F], F]:
         """Register a function as a tool: `@catalog.tool()`. The function is returned unchanged.
-        With `roles`, only runs started by someone with one of them may call it."""
+        With `roles`, only runs started by someone with one of them may call it; `rate_limit`
+        (`"10/minute"`) holds across every worker of the task queue."""
 
         def decorate(func: F) -> F:
             self.add(
@@ -195,11 +203,20 @@ class ToolCatalog:
                     timeout=timeout,
                     retry=retry,
                     roles=roles,
+                    rate_limit=rate_limit,
                 )
             )
             return func
 
         return decorate
+
+    def rate_limits(self) -> dict[str, RateLimits]:
+        """The limited tools' limits, keyed as the rate limiter keys them (`tool:<name>`)."""
+        return {
+            rate_key(name): info.rate_limit
+            for name, info in self._tools.items()
+            if info.rate_limit is not None
+        }
 
     def include(self, other: ToolCatalog) -> None:
         """Add every tool of `other`."""
@@ -231,3 +248,19 @@ def _strip_titles(node: Any, *, names: bool = False) -> Any:
         for key, value in node.items()
         if key != "title"
     }
+
+
+_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+
+
+def parse_rate(text: str) -> RateLimits:
+    """`"10/minute"` (or `second`, `hour`) as RateLimits; ValueError naming the form otherwise."""
+    count, _, period = text.replace(" ", "").partition("/")
+    if not count.isdigit() or int(count) < 1 or period.rstrip("s") not in _PERIODS:
+        raise ValueError(f"rate limit {text!r}: write <calls>/<second|minute|hour>, e.g. 10/minute")
+    return RateLimits(requests=int(count), window_seconds=_PERIODS[period.rstrip("s")])
+
+
+def rate_key(tool: str) -> str:
+    """A tool's key with the rate limiter (the models' are `provider:model`)."""
+    return f"tool:{tool}"
