@@ -112,6 +112,7 @@ SANDBOX_RULES = {"TID251", "PTH123"}
 def loaded_by_importing_workflows() -> list[str]:
     code = (
         "import importlib, json, sys; before = set(sys.modules); import workflows; "
+        "[getattr(workflows, name) for name in workflows.__all__]; "  # each type, on demand
         "from taskagent.kinds import KINDS; "
         "[importlib.import_module(kind.executor) for kind in KINDS]; "  # loaded by runs on demand
         "print(json.dumps(sorted(set(sys.modules) - before)))"
@@ -264,3 +265,16 @@ async def test_a_run_imports_the_workflow_code_without_reading_a_file(env, task_
     assert result.output == 1
     workflow_folder = str(ROOT / "workflows")
     assert [path for path in read if path.startswith(workflow_folder)] == []
+
+
+def test_a_pipeline_run_loads_no_other_workflow_type():
+    """The sandbox imports a run's workflow module (and this package) again for every run: a
+    pipeline's run must not pay for the conversation, topic and archive workflows' modules."""
+    code = "import json, sys; import workflows.pipeline; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(done.stdout))
+    assert "workflows.engine" in loaded
+    others = {"workflows.conversation", "workflows.turns", "workflows.topic", "workflows.archive"}
+    assert not loaded & others
