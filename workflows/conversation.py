@@ -16,13 +16,13 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.contrib.workflow_streams import WorkflowStream
 from temporalio.exceptions import ApplicationError
 
+from workflows.database import DATABASE_RETRY, DATABASE_TIMEOUT
 from workflows.events import RunEvents
 from workflows.pipeline import resolve_pipeline
-from workflows.turns import STORE_RETRY, STORE_TIMEOUT, Turns
+from workflows.turns import Turns
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.conversation.contracts import (
@@ -58,7 +58,6 @@ SHOWN_MESSAGES = 100
 run's history anyway: the updates' inputs and results); the database has them all."""
 REMEMBERED_REPLIES = 50
 """Replies kept by message id in a run, so that a message sent twice is answered once."""
-OPEN_RETRY = RetryPolicy(maximum_attempts=5)
 
 
 @workflow.defn(name=CONVERSATION_WORKFLOW)
@@ -157,8 +156,8 @@ class ConversationWorkflow:
             archived: bool = await workflow.execute_local_activity(
                 ARCHIVE_CONVERSATION_ACTIVITY,
                 ArchiveConversation(conversation_id=workflow.info().workflow_id, at=workflow.now()),
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
                 result_type=bool,
             )
             return archived
@@ -220,8 +219,8 @@ class ConversationWorkflow:
                 policy=self._config.window,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=OPEN_RETRY,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
             result_type=OpenedConversation,
         )
         state = self._turns.state

@@ -4,11 +4,11 @@ types and written (a local activity, an upsert), and later steps of the run see 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.database import DATABASE_RETRY, DATABASE_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from taskagent.errors import ErrorType
@@ -25,9 +25,6 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.names import READ_MEMORY_ACTIVITY, WRITE_MEMORY_ACTIVITY
     from taskagent.schemas import schema_errors
     from taskagent.spec import StepBase
-
-MEMORY_TIMEOUT = timedelta(seconds=30)
-MEMORY_RETRY = RetryPolicy(maximum_attempts=5)
 
 
 class RunMemory:
@@ -46,8 +43,8 @@ class RunMemory:
         read: MemoryValues = await workflow.execute_local_activity(
             READ_MEMORY_ACTIVITY,
             MemoryRead(scopes=scopes),
-            start_to_close_timeout=MEMORY_TIMEOUT,
-            retry_policy=MEMORY_RETRY,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
             result_type=MemoryValues,
             summary="read memory",
         )
@@ -82,8 +79,8 @@ class RunMemory:
                     by=f"{info.workflow_id}/{key}",
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=MEMORY_TIMEOUT,
-                retry_policy=MEMORY_RETRY,
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
                 summary=f"{key} · remember {', '.join(values)}",
             )
             self.values.setdefault(owner, {}).update(values)

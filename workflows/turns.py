@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.database import DATABASE_RETRY, DATABASE_TIMEOUT
 from workflows.engine import PipelineRun, stamp_finish
 from workflows.events import RunEvents
 from workflows.failures import classify
@@ -58,9 +59,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from taskagent.scope import LogScope
 
-STORE_TIMEOUT = timedelta(seconds=30)
-STORE_RETRY = RetryPolicy(maximum_attempts=5)
-"""The database is retried a little: a turn whose message cannot be stored fails, clearly."""
 SUMMARY_TIMEOUT = timedelta(minutes=5)
 SUMMARY_RETRY = RetryPolicy(maximum_attempts=3)
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -285,8 +283,8 @@ class Turns:
         stored: AppendedMessages = await workflow.execute_local_activity(
             APPEND_MESSAGES_ACTIVITY,
             request,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
             result_type=AppendedMessages,
             summary=f"store {', '.join(role for _, role, _ in messages)} message",
         )
@@ -306,8 +304,8 @@ class Turns:
         saved: SavedBookmark = await workflow.execute_local_activity(
             SAVE_BOOKMARK_ACTIVITY,
             request,
-            start_to_close_timeout=STORE_TIMEOUT,
-            retry_policy=STORE_RETRY,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
             result_type=SavedBookmark,
             summary=f"bookmark {kind} at {seq}",
         )
