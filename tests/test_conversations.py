@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 from temporalio.client import (
     Client,
+    ScheduleActionStartWorkflow,
     WithStartWorkflowOperation,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -29,7 +30,7 @@ from taskagent.conversation.contracts import (
     ConversationInfo,
     ConversationStart,
 )
-from taskagent.conversation.schedule import ensure_archive_schedule
+from taskagent.conversation.schedule import archive_schedule, ensure_archive_schedule
 from taskagent.conversation.session import ChatSession
 from taskagent.conversation.window import WindowPolicy
 from taskagent.kinds.chat import chat
@@ -329,6 +330,9 @@ async def test_the_daily_schedule_archives_idle_conversations(
     schedule_id = unique("archive")
     await ensure_archive_schedule(env.client, task_queue, 30, schedule_id)
     await ensure_archive_schedule(env.client, task_queue, 30, schedule_id)  # already there: kept
+    # Its runs are named after it: two schedules' runs never collide on a workflow id.
+    action = archive_schedule(task_queue, 30, schedule_id).action
+    assert isinstance(action, ScheduleActionStartWorkflow) and action.id == schedule_id
     handle = env.client.get_schedule_handle(schedule_id)
     try:
         await handle.trigger()

@@ -22,12 +22,14 @@ SCHEDULE_ID = "taskagent-archive-idle"
 EVERY = timedelta(days=1)
 
 
-def archive_schedule(task_queue: str, idle_days: int) -> Schedule:
+def archive_schedule(task_queue: str, idle_days: int, schedule_id: str = SCHEDULE_ID) -> Schedule:
+    """The schedule; its runs' workflow ids are the schedule's id and the time (so that two
+    schedules never start runs under the same id)."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
             ARCHIVE_IDLE_WORKFLOW,
             ArchiveIdle(idle_for=timedelta(days=idle_days)),
-            id=SCHEDULE_ID,
+            id=schedule_id,
             task_queue=task_queue,
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVERY)]),
@@ -38,7 +40,7 @@ async def ensure_archive_schedule(
     client: Client, task_queue: str, idle_days: int, schedule_id: str = SCHEDULE_ID
 ) -> None:
     """Create the schedule, or bring an existing one up to date with `idle_days`."""
-    schedule = archive_schedule(task_queue, idle_days)
+    schedule = archive_schedule(task_queue, idle_days, schedule_id)
     try:
         await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
