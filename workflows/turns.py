@@ -10,7 +10,6 @@ traced and published like a pipeline's.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -126,8 +125,9 @@ class Turns:
                 result.model_dump(mode="json"),
             )
         output = result.output
+        content = as_text(output)
         reply_id = f"{message_id}/reply"
-        (answered,) = await self._append([(reply_id, "assistant", as_text(output))])
+        (answered,) = await self._append([(reply_id, "assistant", content)])
         state.next_seq += 1
         state.window.add([asked, answered], policy)
         state.turns += 1
@@ -139,7 +139,7 @@ class Turns:
             turn=turn,
             message_id=reply_id,
             seq=answered.seq,
-            content=as_text(output),
+            content=content,
             output=output if not isinstance(output, str) else None,
             attempts=record.attempts if record is not None else 1,
             input_tokens=total.input_tokens,
@@ -313,10 +313,6 @@ class Turns:
 
 
 def result_step(result: PipelineResult) -> str:
-    """The step whose record speaks for the turn: the last top-level step that completed."""
-    done = [key for key, record in result.steps.items() if record.parent is None]
-    return done[-1] if done else ""
-
-
-def recent_entry(role: str, seq: int, content: Any) -> dict[str, Any]:
-    return {"seq": seq, "role": role, "content": as_text(content)}
+    """The step whose record speaks for the turn (its attempts): the last top-level step."""
+    top = [key for key, record in result.steps.items() if record.parent is None]
+    return top[-1] if top else ""
