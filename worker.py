@@ -46,7 +46,7 @@ from taskagent.encryption import EncryptionError
 from taskagent.llm.factory import ProviderFactory
 from taskagent.llm.models_file import ModelsFileError
 from taskagent.llm.pricing import PriceTable
-from taskagent.logging import configure_logging
+from taskagent.logging import configure_logging, redact_with
 from taskagent.redaction import Redactor
 from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
@@ -102,6 +102,11 @@ def build_id() -> str:
     return f"taskagent-{digest.hexdigest()[:16]}"
 
 
+def secrets_of(providers: ProviderFactory) -> Redactor:
+    """What this process must never show: its environment's secrets and every provider key."""
+    return Redactor.from_environment(os.environ, *providers.secrets())
+
+
 def build_worker(
     client: Client,
     registry: Registry,
@@ -114,6 +119,7 @@ def build_worker(
     workflow_runner: WorkflowRunner | None = None,
     max_concurrent_activities: int | None = None,
     store: ConversationStore | None = None,
+    redact: Redactor | None = None,
 ) -> Worker:
     """A worker with every workflow and activity wired to `registry` and `providers`.
 
@@ -127,7 +133,7 @@ def build_worker(
         registry, providers.settings.default_model, SearchAttributeCheck(client)
     )
     limiter = RateLimiter(client, task_queue, providers.models.rate_limits())
-    redact = Redactor.from_environment(os.environ, *providers.secrets())
+    redact = redact or secrets_of(providers)
     llm = LlmActivities(
         providers,
         prices or PriceTable(),
@@ -245,6 +251,8 @@ async def main() -> int:
     except ModelsFileError as err:
         log.error("invalid TASKAGENT_MODELS", error=str(err))
         return 2
+    redact = secrets_of(providers)
+    redact_with(redact)  # the models file's keys too, from here on
     try:
         prices = PriceTable.from_config(settings.prices, providers.models.prices())
     except (OSError, ValueError) as err:
@@ -265,7 +273,9 @@ async def main() -> int:
         log.error("cannot open the database", url=_hidden(settings.database_url), error=str(err))
         return 2
     store = ConversationStore(database)
-    worker = build_worker(client, registry, settings.task_queue, providers, prices, store=store)
+    worker = build_worker(
+        client, registry, settings.task_queue, providers, prices, store=store, redact=redact
+    )
     if settings.archive_after_days:
         await ensure_archive_schedule(client, settings.task_queue, settings.archive_after_days)
     stop = asyncio.Event()

@@ -101,6 +101,13 @@ _redact = Redactor()
 """Set by configure_logging with the process's secrets: no log line may show one."""
 
 
+def redact_with(redact: Redactor) -> None:
+    """Hide these secrets in every line from now on (a worker learns its provider keys, the
+    models file's included, after its logging is set up)."""
+    global _redact
+    _redact = redact
+
+
 def _redacted(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     for key, value in event_dict.items():
         if isinstance(value, str):
@@ -131,9 +138,9 @@ def configure_logging(
     """structlog for our own logs and the standard library's (Temporal's) alike, on stderr;
     `content` lets lines carry prompts, answers and tool arguments and results; `redact` hides
     the process's secrets (and anything shaped like a credential) in every line."""
-    global _content, _redact
+    global _content
     _content = content
-    _redact = redact or Redactor()
+    redact_with(redact or Redactor())
     renderer: list[Processor] = (
         [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
         if fmt == "json"

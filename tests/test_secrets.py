@@ -16,7 +16,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from taskagent import Pipeline, Registry, StepStatus
-from taskagent.logging import configure_logging
+from taskagent.llm.factory import ProviderFactory, ProviderSettings
+from taskagent.logging import configure_logging, redact_with
 from taskagent.redaction import Redactor
 from tests.fake_llm import FakeLLM
 from tests.support import (
@@ -29,6 +30,7 @@ from tests.support import (
     wait_for_step,
     worker_process,
 )
+from worker import secrets_of
 
 OPENAI_KEY = "sk-proj-LeakCanary0123456789abcdef"
 GEMINI_KEY = "AIzaSyLeakCanary0123456789abcdefghijklm"
@@ -217,3 +219,21 @@ async def test_no_secret_reaches_a_history_a_log_an_output_a_payload_or_the_data
     for place, text in places.items():
         for secret in (OPENAI_KEY, GEMINI_KEY):
             assert secret not in text, f"{secret[:12]}... found in the {place}"
+
+
+def test_the_worker_hides_every_provider_key_in_its_logs_too(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A models file may name any variable for a key: its value is hidden like the others."""
+    models = tmp_path / "models.yaml"
+    models.write_text("providers:\n  openai:\n    api_key_env: LLAMA_ACCESS\n")
+    monkeypatch.setenv("LLAMA_ACCESS", "llama-access-value-42")
+    providers = ProviderFactory(ProviderSettings(TASKAGENT_MODELS=str(models)))
+    configure_logging("json", "INFO", redact=Redactor.from_environment(os.environ))
+    try:
+        redact_with(secrets_of(providers))  # what the worker does once its providers exist
+        structlog.get_logger("test").warning("echoed", detail="sent llama-access-value-42")
+    finally:
+        configure_logging()
+    err = capsys.readouterr().err
+    assert "llama-access-value-42" not in err and "[redacted]" in err
