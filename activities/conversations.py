@@ -138,8 +138,8 @@ class StoredMessages:
     def _expand(self, request: ModelRequest, context: StoredContext) -> ModelRequest:
         found: list[Message] = []
         if context.summary_id is not None:
-            summaries = self._store.bookmarks(context.conversation_id, SUMMARY)
-            text = next((b.summary for b in summaries if b.id == context.summary_id), None)
+            summary = self._store.bookmark(context.conversation_id, context.summary_id)
+            text = summary.summary if summary is not None else None
             if text:
                 found.append(
                     Message(role="system", content=f"Summary of the earlier conversation:\n{text}")

@@ -101,6 +101,9 @@ def test_bookmarks_are_idempotent_and_in_conversation_order(database: Database) 
         ("t", "turn", 3),
         ("s", "summary", 8),
     ]
+    found = store.bookmark("c1", "s")
+    assert found is not None and found.summary == "They asked..."
+    assert store.bookmark("c1", "none") is None and store.bookmark("c2", "s") is None
 
 
 def test_memory_keeps_the_last_write_per_scope_and_key(database: Database) -> None:

@@ -205,6 +205,16 @@ class ConversationStore:
         with self._db.engine.connect() as connection:
             return [Bookmark.model_validate(row._mapping) for row in connection.execute(query)]
 
+    def bookmark(self, conversation_id: str, bookmark_id: str) -> Bookmark | None:
+        """One bookmark, by its id."""
+        table = schema.bookmarks
+        query = select(table).where(
+            table.c.conversation_id == conversation_id, table.c.id == bookmark_id
+        )
+        with self._db.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return Bookmark.model_validate(row._mapping) if row is not None else None
+
     # -- memory ------------------------------------------------------------------------------
     def remember(self, scope: str, key: str, value: Any, by: str, at: datetime) -> None:
         """Set `key` in `scope` (`shared`, or a pipeline's step); the last write wins."""
