@@ -436,3 +436,20 @@ async def serving_app(app: Any) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+def starter(
+    *args: str, extra_env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python starter.py ARGS` as a user runs it (wide output; blocking: from a test whose
+    event loop serves a fake, call it through asyncio.to_thread)."""
+    return subprocess.run(
+        [sys.executable, "starter.py", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", **(extra_env or {})},
+    )

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from taskagent.conversation.client import send_message
 from taskagent.conversation.contracts import ChatMessage, ConversationConfig
 from taskagent.store import ConversationStore, Database, migrate
 from tests.fake_llm import FakeLLM
-from tests.support import ROOT, binary, eventually, running_worker, unique, worker_process
+from tests.support import ROOT, binary, eventually, running_worker, starter, unique, worker_process
 
 
 def stored(database: Path, conversation_id: str) -> list[tuple[int, str, str | None]]:
@@ -129,10 +128,13 @@ async def test_conversations_from_the_command_lines(
             assert started.returncode == 0, started.stderr
             assert "Offline answer to: Hi from the temporal CLI" in started.stdout
             chat = await asyncio.to_thread(
-                run_cli,
-                [sys.executable, "starter.py", "chat", cid, "--user", "ada"],
-                cli_env,
-                "And a second message\n\n/exit\nnot sent\n",
+                starter,
+                "chat",
+                cid,
+                "--user",
+                "ada",
+                extra_env=cli_env,
+                stdin="And a second message\n\n/exit\nnot sent\n",
             )
             assert chat.returncode == 0, chat.stderr
             assert chat.stdout.count("Offline answer to: And a second message") == 1
@@ -160,28 +162,24 @@ async def test_conversations_from_the_command_lines(
                 (3, "assistant"),
             ]
             listing = await asyncio.to_thread(
-                run_cli,
-                [sys.executable, "starter.py", "conversations", "list", "--user", "ada", "--json"],
-                cli_env,
+                starter, "conversations", "list", "--user", "ada", "--json", extra_env=cli_env
             )
             rows: list[dict[str, Any]] = json.loads(listing.stdout)
             assert [(r["id"], r["title"]) for r in rows] == [(cid, "Hi from the temporal CLI")]
             exported = await asyncio.to_thread(
-                run_cli, [sys.executable, "starter.py", "conversations", "export", cid], cli_env
+                starter, "conversations", "export", cid, extra_env=cli_env
             )
             assert [m["content"] for m in json.loads(exported.stdout)["messages"]][2] == (
                 "And a second message"
             )
             archived = await asyncio.to_thread(
-                run_cli, [sys.executable, "starter.py", "conversations", "archive", cid], cli_env
+                starter, "conversations", "archive", cid, extra_env=cli_env
             )
             assert archived.returncode == 0 and f"archived {cid}" in archived.stdout
             handle = env.client.get_workflow_handle(cid)
             await handle.result()  # the archive ended the run
             listing = await asyncio.to_thread(
-                run_cli,
-                [sys.executable, "starter.py", "conversations", "list", "--user", "ada", "--json"],
-                cli_env,
+                starter, "conversations", "list", "--user", "ada", "--json", extra_env=cli_env
             )
             assert json.loads(listing.stdout) == []
     finally:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -14,7 +12,15 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from taskagent.results import PipelineResult
-from tests.support import ROOT, binary, example_registry, running_worker, unique, worker_process
+from tests.support import (
+    ROOT,
+    binary,
+    example_registry,
+    running_worker,
+    starter,
+    unique,
+    worker_process,
+)
 
 
 def temporal_cli(env, *args: str) -> subprocess.CompletedProcess[str]:
@@ -145,20 +151,6 @@ async def test_unknown_pipeline_name_fails_at_once(env, task_queue):
     async with running_worker(env.client, example_registry(), task_queue):
         error = await failure_of(env, cli_start(env, task_queue, payload))
     assert "no pipeline named 'company_reserch' is registered" in error.message
-
-
-def starter(
-    *args: str, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "starter.py", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "COLUMNS": "200", **(extra_env or {})},
-    )
 
 
 def test_starter_validates_lists_exports_and_prints_the_schema(tmp_path):

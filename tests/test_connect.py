@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
 from taskagent.settings import Settings
-from tests.support import ROOT, unique, worker_process
+from tests.support import starter, unique, worker_process
 from worker import client_config
 
 
@@ -48,23 +45,14 @@ async def test_a_worker_and_the_starter_run_a_pipeline_through_a_profile(
     }
     with worker_process(variables):
         done = await asyncio.to_thread(
-            subprocess.run,
-            [
-                sys.executable,
-                "starter.py",
-                "run",
-                "ticket_triage",
-                "--json",
-                "--no-stream",
-                "--input",
-                '{"text": "refund my invoice!"}',
-            ],
-            cwd=ROOT,
-            env={**os.environ, **variables},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+            starter,
+            "run",
+            "ticket_triage",
+            "--json",
+            "--no-stream",
+            "--input",
+            '{"text": "refund my invoice!"}',
+            extra_env=variables,
         )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "COMPLETED"

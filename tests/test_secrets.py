@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import structlog
@@ -21,11 +20,11 @@ from taskagent.logging import configure_logging, redact_with
 from taskagent.redaction import Redactor
 from tests.fake_llm import FakeLLM
 from tests.support import (
-    ROOT,
     binary,
     failed_result,
     history_text,
     llm_harness,
+    starter,
     unique,
     wait_for_step,
     worker_process,
@@ -144,29 +143,17 @@ async def test_no_secret_reaches_a_history_a_log_an_output_a_payload_or_the_data
         log = tmp_path / "worker.log"
         with worker_process(settings, log) as worker:
 
-            async def starter(*args: str) -> subprocess.CompletedProcess[str]:
-                done = await asyncio.to_thread(  # the fake LLM answers on this event loop
-                    subprocess.run,
-                    [sys.executable, "starter.py", *args],
-                    cwd=ROOT,
-                    env={**os.environ, **settings},
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
+            async def run(*args: str) -> subprocess.CompletedProcess[str]:
+                # In a thread: the fake LLM answers on this event loop.
+                done = await asyncio.to_thread(starter, *args, extra_env=settings)
                 outputs.append(done.stdout + done.stderr)
                 return done
 
-            good = await starter(
-                "run", "--file", str(tmp_path / "good.yaml"), "--id", f"{queue}-good"
-            )
+            good = await run("run", "--file", str(tmp_path / "good.yaml"), "--id", f"{queue}-good")
             assert good.returncode == 0, good.stderr
-            bad = await starter(
-                "run", "--file", str(tmp_path / "good.yaml"), "--id", f"{queue}-bad"
-            )
+            bad = await run("run", "--file", str(tmp_path / "good.yaml"), "--id", f"{queue}-bad")
             assert bad.returncode == 1 and "Incorrect API key provided" in bad.stderr
-            await starter(
+            await run(
                 "run",
                 "--file",
                 str(tmp_path / "pausing.yaml"),
@@ -176,9 +163,9 @@ async def test_no_secret_reaches_a_history_a_log_an_output_a_payload_or_the_data
             )
             handle = env.client.get_workflow_handle(f"{queue}-pause")
             await wait_for_step(handle, "ask", StepStatus.WAITING)
-            assert (await starter("retry", f"{queue}-pause", "ask")).returncode == 0
-            assert (await starter("watch", f"{queue}-pause")).returncode == 0
-            assert (await starter("status", f"{queue}-bad", "--json")).returncode == 1
+            assert (await run("retry", f"{queue}-pause", "ask")).returncode == 0
+            assert (await run("watch", f"{queue}-pause")).returncode == 0
+            assert (await run("status", f"{queue}-bad", "--json")).returncode == 1
             worker.send_signal(signal.SIGTERM)
             await asyncio.to_thread(worker.wait, 40)
         logs = log.read_text()
