@@ -18,11 +18,10 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import temporalio
-from sqlalchemy.engine import make_url
 from temporalio.client import Client, Plugin
 from temporalio.envconfig import ClientConfig, ClientConnectConfig
 from temporalio.runtime import Runtime
@@ -33,9 +32,7 @@ import activities
 import taskagent
 import workflows
 from activities import CodeActivities, LlmActivities, PipelineActivities, ToolActivities
-from activities.conversations import ConversationActivities, StoredMessages
 from activities.deltas import DeltaStreams
-from activities.memory import MemoryActivities
 from activities.messages import MessageActivities
 from activities.notices import StepNotices
 from activities.rate_limits import RateLimiter
@@ -51,7 +48,6 @@ from taskagent.redaction import Redactor
 from taskagent.registry import Registry, RegistryError
 from taskagent.settings import Settings
 from taskagent.storage import data_converter
-from taskagent.store import ConversationStore, Database, migrate
 from taskagent.telemetry.interceptor import ScopeInterceptor
 from taskagent.telemetry.setup import TelemetryError, configure_metrics, configure_tracing
 from taskagent.tools import builtin_tools
@@ -62,6 +58,10 @@ from workflows import (
     RateLimitWorkflow,
     TopicWorkflow,
 )
+
+if TYPE_CHECKING:
+    from activities.conversations import StoredMessages
+    from taskagent.store import ConversationStore, Database
 
 log = structlog.get_logger("taskagent.worker")
 
@@ -140,7 +140,7 @@ def build_worker(
         limiter=limiter,
         notices=StepNotices(client),
         deltas=DeltaStreams(client),
-        stored=StoredMessages(store) if store is not None else None,
+        stored=stored_messages(store),
         redact=redact,
     )
     tool_limits = RateLimiter(client, task_queue, registry.tools.rate_limits())
@@ -157,6 +157,9 @@ def build_worker(
         messages.subscribe,
     ]
     if store is not None:  # conversations need their database
+        from activities.conversations import ConversationActivities
+        from activities.memory import MemoryActivities
+
         conversations = ConversationActivities(store)
         memory = MemoryActivities(store)
         workflow_types += [ConversationWorkflow, ArchiveIdleConversations]
@@ -185,8 +188,20 @@ def build_worker(
     )
 
 
+def stored_messages(store: ConversationStore | None) -> StoredMessages | None:
+    """What lets model calls read a conversation's messages (none without a store)."""
+    if store is None:
+        return None
+    from activities.conversations import StoredMessages
+
+    return StoredMessages(store)
+
+
 def open_database(url: str) -> Database:
-    """The conversation and memory database, its schema brought up to date."""
+    """The conversation and memory database, its schema brought up to date (SQLAlchemy and
+    Alembic load here: a process that only starts runs, starter.py, never pays for them)."""
+    from taskagent.store import Database, migrate
+
     database = Database(url)
     migrate(database)
     return database
@@ -194,6 +209,8 @@ def open_database(url: str) -> Database:
 
 def _hidden(url: str) -> str:
     """A database URL with its password hidden (for logs)."""
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not even a URL: show nothing of it
@@ -272,6 +289,8 @@ async def main() -> int:
     except Exception as err:  # a bad URL or an unreachable server: say which, and stop
         log.error("cannot open the database", url=_hidden(settings.database_url), error=str(err))
         return 2
+    from taskagent.store import ConversationStore
+
     store = ConversationStore(database)
     worker = build_worker(
         client, registry, settings.task_queue, providers, prices, store=store, redact=redact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 from opentelemetry import trace
@@ -10,7 +11,6 @@ from opentelemetry.trace import Span, SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.conversations import StoredMessages
 from activities.deltas import DeltaStreams
 from activities.heartbeat import with_heartbeats
 from activities.notices import StepNotices
@@ -26,6 +26,9 @@ from taskagent.redaction import Redactor
 from taskagent.results import ModelCallRequest, ModelCallResult
 from taskagent.telemetry import metrics
 from taskagent.telemetry.names import Attr
+
+if TYPE_CHECKING:  # the conversation store (SQLAlchemy) loads only where a worker has one
+    from activities.conversations import StoredMessages
 
 log = structlog.get_logger("taskagent.llm")
 tracer = trace.get_tracer("taskagent.activities")

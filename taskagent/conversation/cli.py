@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +23,9 @@ from taskagent.conversation.contracts import ConversationConfig
 from taskagent.conversation.session import ChatSession, chat_loop
 from taskagent.names import ARCHIVE_UPDATE
 from taskagent.settings import Settings
-from taskagent.store import ConversationStore, Database, migrate
+
+if TYPE_CHECKING:
+    from taskagent.store import ConversationStore
 
 Connect = Callable[[Settings], Awaitable[Client]]
 
@@ -81,6 +83,8 @@ async def cmd_chat(
 async def cmd_conversations(
     args: argparse.Namespace, settings: Settings, connect: Connect, out: Console, err: Console
 ) -> int:
+    from taskagent.store import ConversationStore, Database, migrate  # only these commands
+
     database = Database(settings.database_url)
     try:
         migrate(database)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 from taskagent.settings import DEFAULT_DATABASE_URL
@@ -50,6 +48,11 @@ def _sqlite_pragmas(connection: object, _: object) -> None:
 
 def migrate(database: Database, revision: str = "head") -> None:
     """Create or upgrade the schema to `revision` (idempotent: an up-to-date schema is kept)."""
+    # Alembic is imported here, where it is used: about 0.2 s that a process reading or writing
+    # the store without migrating it (starter.py run, a test) does not pay.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with database.engine.begin() as connection:
