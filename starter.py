@@ -131,7 +131,9 @@ def target(args: argparse.Namespace, registry: Registry) -> str | PipelineSpec:
 
 # -- rendering -------------------------------------------------------------------------------
 def progress_table(result: PipelineResult | RunProgress) -> Table:
-    table = Table(title=f"{result.pipeline} — {result.status.value} — {progress_line(result)}")
+    dry = " (DRY RUN)" if isinstance(result, PipelineResult) and result.dry_run else ""
+    title = f"{result.pipeline}{dry} — {result.status.value} — {progress_line(result)}"
+    table = Table(title=title)
     for column in ("step", "status", "attempts", "ms", "tokens", "USD", "note"):
         table.add_column(column)
     for key, step in result.steps.items():
@@ -153,6 +155,8 @@ def progress_table(result: PipelineResult | RunProgress) -> Table:
     total = result.cost.total if isinstance(result, PipelineResult) else result.cost
     if total.calls:
         table.caption = f"{total.calls} model calls · {total.tokens} tokens · ${total.cost_usd:.6f}"
+        if dry:
+            table.caption = f"estimated, had it run: {table.caption}"
     return table
 
 
@@ -185,9 +189,12 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         workflow_id=args.id,
         stream=not args.no_stream,
         identity=Identity(user=args.as_user or getpass.getuser(), roles=args.role),
+        dry_run=args.dry_run,
     )
     url = settings.run_url(handle.id, handle.result_run_id)
     err.print(f"started [bold]{handle.id}[/bold] — Web UI: {url}", soft_wrap=True)
+    if args.dry_run:
+        err.print("dry run: no model, tool or side effect; placeholder outputs, estimated cost")
     if args.no_follow:
         out.print(handle.id)
         return EXIT_OK
@@ -580,6 +587,11 @@ def parser() -> argparse.ArgumentParser:
         "--no-stream", action="store_true", help="do not publish the models' answers as they come"
     )
     run.add_argument("--events", action="store_true", help="print the events as JSON lines")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="call no model or tool and skip side effects: placeholder outputs, estimated cost",
+    )
     run.add_argument("--as", dest="as_user", help="who starts the run (default: your login)")
     run.add_argument(
         "--role", action="append", default=[], help="a role of yours (tools may require one)"

@@ -152,6 +152,7 @@ def build_worker(
         code.check_output,
         pipelines.resolve,
         llm.call,
+        llm.dry_call,
         tools.run,
         messages.deliver,
         messages.subscribe,

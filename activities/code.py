@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.heartbeat import with_heartbeats
 from taskagent.errors import ErrorType, StepFailed, non_retryable
 from taskagent.functions import StepContext
+from taskagent.isolation import Stopped
 from taskagent.llm.checking import validation_errors
 from taskagent.names import CHECK_OUTPUT_ACTIVITY, CODE_STEP_ACTIVITY
 from taskagent.registry import Registry
@@ -24,6 +25,9 @@ from taskagent.results import (
 )
 
 HEARTBEAT_EVERY = 1.0
+STOP_MARGIN_SECONDS = 1.0
+"""An isolated function is stopped this long before its attempt times out, so that the step's
+error says what happened (FunctionStopped), not only that the attempt timed out."""
 
 
 class CodeActivities:
@@ -82,8 +86,12 @@ class CodeActivities:
         )
         try:
             output = await with_heartbeats(
-                function.call(value, context), HEARTBEAT_EVERY, f"running {request.function}"
+                function.call(value, context, _seconds_left(info)),
+                HEARTBEAT_EVERY,
+                f"running {request.function}",
             )
+        except Stopped as err:  # an isolated function that ran away: killed, not retried
+            raise non_retryable(str(err), ErrorType.FUNCTION_STOPPED, info.attempt) from None
         except StepFailed as err:
             raise ApplicationError(
                 str(err), info.attempt, type=err.type, non_retryable=not err.retryable
@@ -116,6 +124,14 @@ class CodeActivities:
                     info.attempt,
                 )
         return CodeStepResult(output=output_data, attempt=info.attempt, finished_at=_now())
+
+
+def _seconds_left(info: activity.Info) -> float | None:
+    """Time for an isolated function: the attempt's timeout, less a margin to report in."""
+    timeout = info.start_to_close_timeout
+    if timeout is None:
+        return None
+    return max(timeout.total_seconds() - STOP_MARGIN_SECONDS, 1.0)
 
 
 def _now() -> datetime:

@@ -17,11 +17,12 @@ from activities.notices import StepNotices
 from activities.rate_limits import NOTICE_AFTER, RateLimiter
 from taskagent import logging as logs
 from taskagent.errors import ErrorType, non_retryable
+from taskagent.llm.dry import dry_response
 from taskagent.llm.factory import ProviderFactory, parse_model
 from taskagent.llm.pricing import PriceTable
 from taskagent.llm.prompts import with_output_section
 from taskagent.llm.types import DeltaSink, ModelRequest, ModelResponse, ProviderError
-from taskagent.names import LLM_CALL_ACTIVITY
+from taskagent.names import DRY_LLM_CALL_ACTIVITY, LLM_CALL_ACTIVITY
 from taskagent.redaction import Redactor
 from taskagent.results import ModelCallRequest, ModelCallResult
 from taskagent.telemetry import metrics
@@ -87,13 +88,7 @@ class LlmActivities:
             raise provider_failure(err, attempt, redact=self._redact) from None
         span.set_attribute(Attr.PROVIDER, provider_name)
         breaker = self._factory.breaker(provider_name, model)
-        if request.context is not None:
-            if self._stored is None:
-                raise non_retryable(NO_STORE, ErrorType.INVALID_REQUEST, attempt)
-            request = request.model_copy(
-                update={"request": await self._stored.expand(request.request, request.context)}
-            )
-
+        request = await self._expanded(request, attempt)
         asked = with_output_section(request.request, last=request.context is not None)
 
         async def send() -> ModelResponse:
@@ -155,6 +150,51 @@ class LlmActivities:
             attempt=attempt,
         )
         return result
+
+    @activity.defn(name=DRY_LLM_CALL_ACTIVITY)
+    async def dry_call(self, request: ModelCallRequest) -> ModelCallResult:
+        """A dry run's call: no provider, a placeholder answer (taskagent.llm.dry), an estimate
+        priced as if real (not counted in the metrics of what was spent)."""
+        attempt = activity.info().attempt
+        model_ref = request.request.model
+        attributes: dict[str, str | bool] = {
+            Attr.OPERATION: "chat",
+            Attr.REQUEST_MODEL: model_ref,
+            Attr.DRY_RUN: True,
+        }
+        with tracer.start_as_current_span(
+            f"chat {model_ref} (dry run)", kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            try:
+                parse_model(model_ref)
+            except ValueError as err:
+                raise non_retryable(str(err), ErrorType.INVALID_MODEL, attempt) from None
+            request = await self._expanded(request, attempt)
+            asked = with_output_section(request.request, last=request.context is not None)
+            response = dry_response(asked, model_ref)
+            usage = response.usage
+            cost = self._prices.cost(model_ref, usage.input_tokens, usage.output_tokens)
+            span.set_attribute(Attr.COST_USD, cost)
+        log.info(
+            "dry model call",
+            step=request.step_id,
+            model=model_ref,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=cost,
+        )
+        return ModelCallResult(
+            response=response, attempt=attempt, cost_usd=cost, finished_at=datetime.now(UTC)
+        )
+
+    async def _expanded(self, request: ModelCallRequest, attempt: int) -> ModelCallRequest:
+        """The request with the stored conversation messages it refers to put in."""
+        if request.context is None:
+            return request
+        if self._stored is None:
+            raise non_retryable(NO_STORE, ErrorType.INVALID_REQUEST, attempt)
+        expanded = await self._stored.expand(request.request, request.context)
+        return request.model_copy(update={"request": expanded})
 
     async def _notify(self, step: str, waiting: str) -> None:
         if self._notices is not None:

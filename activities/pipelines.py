@@ -151,3 +151,7 @@ class _Resolution:
     def local_function(self, name: str) -> None:
         if name not in self.resolved.local_functions:
             self.resolved.local_functions.append(name)
+
+    def side_effect_function(self, name: str) -> None:
+        if name not in self.resolved.side_effect_functions:
+            self.resolved.side_effect_functions.append(name)

@@ -186,7 +186,7 @@ def front_desk(triage: Triage) -> Reply:
     return _reply("front desk")
 
 
-@registry.function(local=True)
+@registry.function(local=True, side_effects=True)  # it pages a person: a dry run skips it
 def page_on_call(ticket: Ticket) -> Reply:
     return Reply(team="on-call", message=f"Paged on-call about: {ticket.text[:60]}")
 

@@ -91,6 +91,8 @@ class Scenario:
     """What `scripted:<name>` answers, in order."""
     stream: bool = False
     """The run publishes its models' answers as they come (token deltas, by signal)."""
+    dry_run: bool = False
+    """A dry run: placeholders and estimates, no model, tool or side effect."""
 
     def files(self, name: str) -> list[Path]:
         if self.continues_as_new:
@@ -222,6 +224,13 @@ def scenarios() -> dict[str, Scenario]:
                     ScriptedAnswer(content={"label": "good", "score": 4}),
                 ]
             },
+        ),
+        "dry_run": Scenario(
+            every_kind("recorded-dry-run")
+            .code("charge", "echo", input=1, side_effects=True, depends_on=["end"])
+            .send("notify", to="nobody-listens", depends_on=["end"]),
+            {},
+            dry_run=True,
         ),
         "budget_reservations": Scenario(
             Pipeline("budget_reservations", model="scripted:fan", budget={"tokens": 700})
@@ -442,6 +451,7 @@ async def record(
         workflow_id=name,
         execution_timeout=scenario.execution_timeout,
         stream=scenario.stream,
+        dry_run=scenario.dry_run,
     )
     if scenario.interact is not None:
         await scenario.interact(handle)

@@ -58,6 +58,8 @@ class ErrorType(StrEnum):
     """A value a step remembers does not satisfy its key's declared type."""
     STEP_FAILED = "StepFailed"
     """The default type of `StepFailed` raised by a registered function."""
+    FUNCTION_STOPPED = "FunctionStopped"
+    """An isolated function ran past its deadline or over its CPU or memory limit: stopped."""
     VALIDATOR_ERROR = "ValidatorError"
     """An output model's validator raised something other than a validation error."""
     INVALID_MODEL = "InvalidModel"

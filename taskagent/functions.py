@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
 from pydantic import TypeAdapter
+
+from taskagent.isolation import MAX_MEMORY_BYTES, call_isolated
+
+DEFAULT_ISOLATED_SECONDS = 300.0
+"""An isolated function's deadline when its caller gives none (a code step's attempt)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,12 @@ class FunctionInfo:
     local: bool
     takes_context: bool
     description: str
+    side_effects: bool = False
+    """It changes the world (pays, sends, writes): a dry run skips it."""
+    isolated: bool = False
+    """It runs in a child process, killed at its deadline, within CPU and memory limits."""
+    max_memory_mb: int = MAX_MEMORY_BYTES >> 20
+    """An isolated function's memory (address space) limit."""
 
     _schemas: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -58,13 +70,20 @@ class FunctionInfo:
             self._schemas["output"] = self.output_adapter.json_schema()
         return self._schemas["output"]
 
-    async def call(self, value: Any, context: StepContext) -> Any:
-        """Run the function on an already validated input; sync functions run in a thread."""
+    async def call(self, value: Any, context: StepContext, seconds: float | None = None) -> Any:
+        """Run the function on an already validated input; sync functions run in a thread, or
+        an isolated one in a child process stopped after `seconds` (Stopped)."""
         args: tuple[Any, ...] = (value, context) if self.takes_context else (value,)
         if inspect.iscoroutinefunction(self.func):
             return await self.func(*args)
-        import asyncio
-
+        if self.isolated:
+            return await call_isolated(
+                self.func,
+                *args,
+                seconds=seconds or DEFAULT_ISOLATED_SECONDS,
+                what=f"function {self.name!r}",
+                max_memory=self.max_memory_mb << 20,
+            )
         result = await asyncio.to_thread(self.func, *args)
         if inspect.isawaitable(result):
             return await result
@@ -76,6 +95,9 @@ def describe_function(
     *,
     name: str | None = None,
     local: bool = False,
+    side_effects: bool = False,
+    isolated: bool = False,
+    max_memory_mb: int | None = None,
 ) -> FunctionInfo:
     """Build the FunctionInfo of `func` from its type hints.
 
@@ -86,6 +108,11 @@ def describe_function(
     if not params or len(params) > 2:
         raise TypeError(
             f"{func.__qualname__} must take one input parameter and optionally a StepContext"
+        )
+    if isolated and inspect.iscoroutinefunction(func):
+        raise TypeError(
+            f"{func.__qualname__} is async: only a synchronous function can run isolated (a "
+            "child process stops what an event loop cannot); make it a plain def"
         )
     hints = get_type_hints(func)
     input_type = hints.get(params[0].name, Any)
@@ -98,4 +125,7 @@ def describe_function(
         local=local,
         takes_context=len(params) == 2,
         description=inspect.getdoc(func) or "",
+        side_effects=side_effects,
+        isolated=isolated,
+        max_memory_mb=max_memory_mb or MAX_MEMORY_BYTES >> 20,
     )

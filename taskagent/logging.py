@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -93,6 +94,7 @@ def processors() -> list[Processor]:
         structlog.stdlib.ExtraAdder(),
         _temporal_context,
         _one_line_failures,
+        structlog.processors.format_exc_info,  # a traceback is text, redacted like the rest
         _redacted,
     ]
 
@@ -110,9 +112,23 @@ def redact_with(redact: Redactor) -> None:
 
 def _redacted(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     for key, value in event_dict.items():
-        if isinstance(value, str):
-            event_dict[key] = _redact(value)
+        if not key.startswith("_"):  # structlog's own (the stdlib record) are never shown
+            event_dict[key] = _scrubbed(value)
     return event_dict
+
+
+def _scrubbed(value: Any) -> Any:
+    """A field's value with every secret hidden: texts, the texts inside containers, and any
+    other object as the text a renderer would show for it (its repr)."""
+    if isinstance(value, str):
+        return _redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrubbed(item) for item in value]
+    return _redact(repr(value))
 
 
 CONTENT_CHARS = 4_000
@@ -141,14 +157,10 @@ def configure_logging(
     global _content
     _content = content
     redact_with(redact or Redactor())
-    renderer: list[Processor] = (
-        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
         if fmt == "json"
-        else [
-            structlog.dev.ConsoleRenderer(
-                colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
-            )
-        ]
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     shared = processors()
     structlog.configure(
@@ -160,7 +172,7 @@ def configure_logging(
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
     root = logging.getLogger()

@@ -6,6 +6,9 @@ DEFAULT_TASK_QUEUE = "taskagent"
 RESOLVE_PIPELINE_ACTIVITY = "taskagent.resolve_pipeline"
 CODE_STEP_ACTIVITY = "taskagent.code_step"
 LLM_CALL_ACTIVITY = "taskagent.llm_call"
+DRY_LLM_CALL_ACTIVITY = "taskagent.llm_call_dry"
+"""A dry run's model call: no provider, a placeholder and an estimate. A name of its own, so that
+a worker deployed before dry runs existed cannot take one and call the model for real."""
 CHECK_OUTPUT_ACTIVITY = "taskagent.check_output"
 TOOL_CALL_ACTIVITY = "taskagent.tool_call"
 

@@ -42,14 +42,34 @@ class Registry:
         self._schemas: dict[str, dict[str, Any]] = {}
 
     # -- functions -------------------------------------------------------------------------
-    def function(self, name: str | None = None, *, local: bool = False) -> Callable[[F], F]:
+    def function(
+        self,
+        name: str | None = None,
+        *,
+        local: bool = False,
+        side_effects: bool = False,
+        isolated: bool = False,
+        max_memory_mb: int | None = None,
+    ) -> Callable[[F], F]:
         """Register a function for code steps: `@registry.function()`.
 
         `local=True` declares it cheap: it then runs as a local activity by default.
+        `side_effects=True` declares that it changes the world (pays, sends, writes): a dry run
+        skips it and records why. `isolated=True` runs a synchronous function in a child process
+        that is killed at the attempt's deadline, with CPU-time and memory limits
+        (`max_memory_mb`, default 1024): for code that could run away (user-supplied
+        expressions, parsers, native libraries), at a few milliseconds a call.
         """
 
         def decorate(func: F) -> F:
-            info = describe_function(func, name=name, local=local)
+            info = describe_function(
+                func,
+                name=name,
+                local=local,
+                side_effects=side_effects,
+                isolated=isolated,
+                max_memory_mb=max_memory_mb,
+            )
             self.add_function(info)
             func.__taskagent_name__ = info.name  # type: ignore[attr-defined]
             return func

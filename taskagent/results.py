@@ -208,6 +208,11 @@ class PipelineResult(Contract):
     consumed: list[str] = Field(
         default_factory=list, description="The ids of the messages `receive` steps took."
     )
+    dry_run: bool = Field(
+        False,
+        description="A dry run: no model, tool or side effect ran; agent outputs are "
+        "placeholders and the ledger holds estimates.",
+    )
 
     def counts(self) -> dict[StepStatus, int]:
         counts = dict.fromkeys(StepStatus, 0)
@@ -330,6 +335,13 @@ class PipelineRunRequest(Contract):
         None,
         description="Who starts the run and their roles (a child run inherits its parent's).",
     )
+    dry_run: bool = Field(
+        False,
+        description="Run every step without calling a model, a tool or a semantic validator: "
+        "agent steps answer with schema-valid placeholders, side-effecting code steps, "
+        "messages and waits are skipped with the reason, and the ledger holds estimates "
+        "from the prompts' sizes and the price table (a child run inherits it).",
+    )
 
 
 class ResumeState(Contract):
@@ -400,6 +412,10 @@ class ResolvedPipeline(Contract):
     )
     local_functions: list[str] = Field(
         default_factory=list, description="Functions registered as cheap: local activities."
+    )
+    side_effect_functions: list[str] = Field(
+        default_factory=list,
+        description="Functions of code steps that have side effects: a dry run skips them.",
     )
 
     def output_schema(self, key: str) -> dict[str, Any] | None:

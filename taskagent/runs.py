@@ -26,6 +26,9 @@ from taskagent.results import (
 from taskagent.spec import PipelineSpec
 from taskagent.validation import SpecError, check_input, validate_pipeline
 
+DRY_LABEL = "DRY RUN · "
+"""The start of a dry run's Web UI summary."""
+
 
 def resolve(
     registry: Registry, pipeline: str | dict[str, Any] | PipelineSpec
@@ -55,22 +58,29 @@ async def start_run(
     workflow_id: str | None = None,
     stream: bool = True,
     identity: Identity | None = None,
+    dry_run: bool = False,
 ) -> WorkflowHandle[Any, PipelineResult]:
     """Start a run for `identity` (who starts it, and their roles); SpecError if the spec or
-    the input is invalid (nothing is started)."""
+    the input is invalid (nothing is started). A `dry_run` is labelled as one: its id starts
+    with `dry-` and its Web UI summary says so."""
     sent, spec = resolve(registry, pipeline)
     if spec is not None:
         problems = check_input(spec, data)
         if problems:
             raise SpecError(spec.name, problems)
     name = spec.name if spec else str(pipeline)
+    request = PipelineRunRequest(
+        pipeline=sent, input=data, stream=stream, identity=identity, dry_run=dry_run
+    )
+    summary = static_summary(spec) if spec else f"pipeline {name}"
+    prefix = "dry-" if dry_run else ""
     return await client.start_workflow(
         PIPELINE_WORKFLOW,
-        PipelineRunRequest(pipeline=sent, input=data, stream=stream, identity=identity),
-        id=workflow_id or f"{name}-{uuid.uuid4().hex[:8]}",
+        request,
+        id=workflow_id or f"{prefix}{name}-{uuid.uuid4().hex[:8]}",
         task_queue=task_queue,
         result_type=PipelineResult,
-        static_summary=static_summary(spec) if spec else f"pipeline {name}",
+        static_summary=f"{DRY_LABEL if dry_run else ''}{summary}",
         static_details=static_details(spec) if spec else None,
     )
 

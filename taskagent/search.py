@@ -49,10 +49,11 @@ def dev_server_flags() -> str:
 def updates(result: PipelineResult) -> list[SearchAttributeUpdate[Any]]:
     """What a run's search attributes say, from its result record."""
     total = result.cost.total
+    spent = not result.dry_run  # a dry run's ledger holds estimates: it spent nothing
     return [
         PIPELINE.value_set(result.pipeline),
         STATUS.value_set(result.status.value),
-        COST_USD.value_set(total.cost_usd),
-        TOKENS.value_set(total.tokens),
+        COST_USD.value_set(total.cost_usd if spent else 0.0),
+        TOKENS.value_set(total.tokens if spent else 0),
         FAILED_STEPS.value_set(len(result.failed_steps())),
     ]

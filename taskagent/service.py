@@ -50,6 +50,9 @@ def create_app(client: Client, settings: Settings, registry: Registry) -> Starle
         data = body.get("input", {})
         if not isinstance(data, dict):
             return _problem(400, "`input` must be a JSON object")
+        dry_run = body.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            return _problem(400, "`dry_run` must be true or false")
         try:
             handle = await start_run(
                 client,
@@ -60,6 +63,7 @@ def create_app(client: Client, settings: Settings, registry: Registry) -> Starle
                 workflow_id=body.get("id"),
                 stream=bool(body.get("stream", True)),
                 identity=identity_of(request),
+                dry_run=dry_run,
             )
         except SpecError as err:
             return _problem(422, str(err), [str(p) for p in err.problems])

@@ -145,6 +145,7 @@ async def start(
     workflow_id: str | None = None,
     execution_timeout: timedelta = timedelta(seconds=60),
     stream: bool = False,
+    dry_run: bool = False,
 ) -> WorkflowHandle[Any, PipelineResult]:
     if hasattr(pipeline, "build"):
         pipeline = pipeline.build()
@@ -152,7 +153,7 @@ async def start(
         pipeline = pipeline.model_dump(mode="json", exclude_defaults=True)
     return await client.start_workflow(
         PIPELINE_WORKFLOW,
-        PipelineRunRequest(pipeline=pipeline, input=data or {}, stream=stream),
+        PipelineRunRequest(pipeline=pipeline, input=data or {}, stream=stream, dry_run=dry_run),
         id=workflow_id or unique("wf"),
         task_queue=task_queue,
         result_type=PipelineResult,

@@ -238,6 +238,20 @@ async def test_worker_and_starter_end_to_end(env):
         assert status.returncode == 0, status.stderr
         assert PipelineResult.model_validate_json(status.stdout).status.value == "COMPLETED"
 
+        # A dry run: labelled, placeholders, estimates (its table says so).
+        dry = starter(
+            "run",
+            "company_research",
+            "--input",
+            '{"company": "Acme"}',
+            "--dry-run",
+            extra_env=settings,
+        )
+        assert dry.returncode == 0, dry.stderr
+        assert "started dry-company_research-" in dry.stderr
+        assert "(DRY RUN)" in dry.stdout and "estimated, had it run:" in dry.stdout
+        assert "dry run: placeholder answer" in dry.stdout
+
         failing = starter("run", "ticket_triage", "--input", '{"text": ""}', extra_env=settings)
         assert failing.returncode == 2
         assert "input.text" in failing.stderr

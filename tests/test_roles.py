@@ -4,14 +4,22 @@ tool activity itself), and every call and refusal is in the run's audit trail.""
 
 from __future__ import annotations
 
+from io import StringIO
+from pathlib import Path
+
 from pydantic import BaseModel
+from rich.console import Console
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.tools import ToolActivities
+from starter import parser
 from taskagent import Pipeline, Registry
 from taskagent.audit import AuditTrail
+from taskagent.conversation.contracts import ConversationConfig
+from taskagent.conversation.session import ChatSession
 from taskagent.names import AUDIT_QUERY, PIPELINE_WORKFLOW
 from taskagent.results import Identity, PipelineResult, PipelineRunRequest, ToolCallRequest
+from taskagent.store import ConversationStore, Database, migrate
 from taskagent.testing import ScriptedAnswer, ScriptedCall, ScriptedProvider
 from taskagent.tools import UNKNOWN_TOOL
 from tests.support import running_worker, unique
@@ -88,3 +96,43 @@ async def test_the_tool_activity_checks_the_role_itself() -> None:
     assert "requires the role finance or hr" in refused.content
     allowed = request.model_copy(update={"roles": ["finance"]})
     assert (await ActivityEnvironment().run(activities.run, allowed)).ok
+
+
+async def test_a_conversation_acts_with_the_roles_of_its_user(
+    env: WorkflowEnvironment, task_queue: str, tmp_path: Path
+) -> None:
+    """`starter.py chat --role hr` (a ChatSession with roles): the conversation's turns run with
+    them; without them the same tool is refused."""
+    assert parser().parse_args(["chat", "c1", "--role", "hr"]).role == ["hr"]
+    ask = ScriptedAnswer(tool_calls=[ScriptedCall(name="salary", arguments={"name": "Ada"})])
+    done = ScriptedAnswer(content="done")
+    scripted = ScriptedProvider().enqueue("clerk", ask, done, ask, done)
+    database = Database(f"sqlite:///{tmp_path}/conversations.db")
+    migrate(database)
+    config = ConversationConfig(model="scripted:clerk", tools=["salary"])
+    try:
+        store = ConversationStore(database)
+        async with running_worker(env.client, payroll, task_queue, scripted=scripted, store=store):
+            for roles in (["hr"], []):
+                session = ChatSession(
+                    env.client,
+                    task_queue,
+                    unique("conv"),
+                    user="ada",
+                    roles=roles,
+                    config=config,
+                    stream=False,
+                    out=Console(file=StringIO()),
+                    notes=Console(file=StringIO()),
+                )
+                assert await session.say("What is Ada's salary?") is not None
+    finally:
+        database.close()
+    answers = [
+        next(m.content for m in request.messages if m.role == "tool")
+        for request in scripted.requests["clerk"][1::2]
+    ]
+    assert answers[0] == "Ada: 5,000"
+    assert answers[1] == (
+        "Refused: the tool 'salary' requires the role finance or hr, which 'ada' does not have."
+    )

@@ -58,7 +58,16 @@ PASSED_THROUGH_TASKAGENT = {
     "taskagent.telemetry.names",
     *(
         f"taskagent.schemas.{name}"
-        for name in ("analysis", "engine", "keywords", "limits", "paths", "prepared", "regex")
+        for name in (
+            "analysis",
+            "engine",
+            "instances",
+            "keywords",
+            "limits",
+            "paths",
+            "prepared",
+            "regex",
+        )
     ),
     "taskagent.spec",
 }

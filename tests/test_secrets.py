@@ -10,6 +10,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 import structlog
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
@@ -77,15 +78,28 @@ def test_the_redactor_hides_configured_values_and_credential_shapes() -> None:
     assert redact.values_only("local-secret-value") == "[redacted]"
 
 
-def test_log_lines_never_show_a_secret(capsys) -> None:
-    configure_logging("json", "INFO", redact=Redactor([OPENAI_KEY]))
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_log_lines_never_show_a_secret(fmt: str, capsys) -> None:
+    """In both formats: messages, fields, nested fields, objects' text and tracebacks (a bug's
+    exception quoting a key, in our logs and in Temporal's)."""
+    configure_logging(fmt, "INFO", redact=Redactor([OPENAI_KEY]))
+    log = structlog.get_logger("test")
     try:
-        structlog.get_logger("test").warning("echoed", detail=f"sent {OPENAI_KEY} again")
+        log.warning("echoed", detail=f"sent {OPENAI_KEY} again")
         logging.getLogger("temporalio.activity").warning("failed: Bearer %s", OPENAI_KEY)
+        log.warning(
+            "nested", request={"headers": [f"Bearer {OPENAI_KEY}"]}, error=KeyError(OPENAI_KEY)
+        )
+        try:
+            raise RuntimeError(f"the client was built with {OPENAI_KEY}")
+        except RuntimeError:
+            log.exception("a bug")
+            logging.getLogger("temporalio.worker").exception("Failed activation")
     finally:
         configure_logging()
     err = capsys.readouterr().err
-    assert OPENAI_KEY not in err and err.count("[redacted]") == 2
+    assert "Traceback" in err and "RuntimeError" in err
+    assert OPENAI_KEY not in err and err.count("[redacted]") >= 6
 
 
 GOOD = """

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 
+from taskagent.results import PipelineResult
 from taskagent.service import create_app
 from taskagent.settings import Settings
 from tests.support import example_registry, running_worker, serving_app, unique
@@ -83,12 +84,28 @@ async def test_post_a_run_then_stream_its_events_and_read_its_result(env, task_q
     assert run["result"]["output"]["company"]["name"] == "Acme"
 
 
+async def test_post_a_dry_run(env, task_queue):
+    async with serving(env, task_queue) as base, aiohttp.ClientSession(base) as http:
+        body = {"pipeline": "company_research", "input": {"company": "Acme"}, "dry_run": True}
+        async with http.post("/runs", json=body) as posted:
+            assert posted.status == 202
+            started = await posted.json()
+        result = await env.client.get_workflow_handle(
+            started["workflow_id"], result_type=PipelineResult
+        ).result()
+    assert started["workflow_id"].startswith("dry-company_research-") and result.dry_run
+    assert result.cost.total.estimated_calls == result.cost.total.calls == 4
+
+
 async def test_bad_requests_get_clear_answers(env, task_queue):
     async with serving(env, task_queue) as base, aiohttp.ClientSession(base) as http:
         async with http.post("/runs", data=b"{not json") as bad:
             assert bad.status == 400 and "not JSON" in (await bad.json())["error"]
         async with http.post("/runs", json={"input": {}}) as shapeless:
             assert shapeless.status == 400
+        not_a_flag = {"pipeline": "company_facts", "input": {"company": "A"}, "dry_run": "yes"}
+        async with http.post("/runs", json=not_a_flag) as flag:
+            assert flag.status == 400 and "`dry_run` must be" in (await flag.json())["error"]
         async with http.post("/runs", json={"pipeline": "company_facts", "input": {}}) as invalid:
             assert invalid.status == 422
             answer = await invalid.json()

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.tools import ToolActivities
+from taskagent.isolation import run_isolated
 from taskagent.tools import (
     INVALID_ARGUMENTS,
     INVALID_TOOL_OUTPUT,
@@ -31,7 +32,6 @@ from taskagent.tools import (
     describe_tool,
 )
 from taskagent.tools.builtins import HttpGet, HttpGetArgs, SqliteQuery, SqlQueryArgs
-from taskagent.tools.isolation import run_isolated
 
 
 class Address(BaseModel):
@@ -381,7 +381,7 @@ def test_sql_work_that_ignores_its_deadline_is_killed_with_its_process(database:
 
 def test_isolated_work_is_bounded_in_memory() -> None:
     with pytest.raises(ToolError, match="ran out of memory"):
-        run_isolated(bytearray, 2 << 30, seconds=10, what="the allocation")
+        run_isolated(bytearray, 2 << 30, seconds=10, what="the allocation", stopped=ToolError)
 
 
 def test_sql_query_needs_a_database() -> None:

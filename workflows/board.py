@@ -77,7 +77,9 @@ class Board:
 
     def render(self) -> str:
         result = self._result
-        lines = [f"**{result.pipeline}** — {result.status.value} — {counts_line(self.counts)}", ""]
+        dry = " (dry run: placeholders and estimates)" if result.dry_run else ""
+        status = f"{result.status.value}{dry}"
+        lines = [f"**{result.pipeline}** — {status} — {counts_line(self.counts)}", ""]
         steps = result.steps
         waiting = [steps[key] for key in self._active if steps[key].status is StepStatus.WAITING]
         for record in waiting[:LISTED]:

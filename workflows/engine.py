@@ -64,8 +64,11 @@ class PipelineRun:
         deselected: dict[str, str] | None = None,
         conversation: ConversationContext | None = None,
         identity: Identity | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.resolved = resolved
+        self.dry_run = dry_run
+        """No model, tool, side effect or wait really happens (see StepContext.dry_run)."""
         self.identity = identity or Identity()
         """Who started the run: tools that require a role check it."""
         self.conversation = conversation
@@ -94,7 +97,7 @@ class PipelineRun:
             for key, record in result.steps.items()
             if record.parent is None
         }
-        self.memory = RunMemory(spec.name, spec.memory)
+        self.memory = RunMemory(spec.name, spec.memory, write=not dry_run)
         self.inbox = Inbox(result)
         self.budget = BudgetGate(result.cost)
         """Model calls reserve the run's budget here (workflows/budget.py)."""
@@ -328,6 +331,8 @@ class PipelineRun:
         record.attempts = outcome.attempts
         if outcome.conversation is not None:
             record.conversation = outcome.conversation
+        if outcome.note is not None:
+            record.reason = outcome.note
         self.deselect(outcome.skip)
         self._settle(record, StepStatus.COMPLETED, reason=record.reason, stepper=stepper)
         workflow.logger.debug("step completed", extra={"step": key, "attempts": outcome.attempts})

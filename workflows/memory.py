@@ -30,9 +30,11 @@ with workflow.unsafe.imports_passed_through():
 class RunMemory:
     """The memory one run reads and writes; `values` is what `$memory` references read."""
 
-    def __init__(self, pipeline: str, spec: MemorySpec | None) -> None:
+    def __init__(self, pipeline: str, spec: MemorySpec | None, write: bool = True) -> None:
         self._pipeline = pipeline
         self._spec = spec
+        self._write = write
+        """False in a dry run: values are checked and seen by later steps, never stored."""
         self.values: dict[str, dict[str, Any]] = {}
 
     async def load(self) -> None:
@@ -71,16 +73,17 @@ class RunMemory:
             saved.setdefault(owner, {})[field] = value
         info = workflow.info()
         for owner, values in saved.items():
-            await workflow.execute_local_activity(
-                WRITE_MEMORY_ACTIVITY,
-                MemoryWrite(
-                    scope=database_scope(self._pipeline, owner),
-                    values=values,
-                    by=f"{info.workflow_id}/{key}",
-                    at=workflow.now(),
-                ),
-                start_to_close_timeout=DATABASE_TIMEOUT,
-                retry_policy=DATABASE_RETRY,
-                summary=f"{key} · remember {', '.join(values)}",
-            )
+            if self._write:
+                await workflow.execute_local_activity(
+                    WRITE_MEMORY_ACTIVITY,
+                    MemoryWrite(
+                        scope=database_scope(self._pipeline, owner),
+                        values=values,
+                        by=f"{info.workflow_id}/{key}",
+                        at=workflow.now(),
+                    ),
+                    start_to_close_timeout=DATABASE_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                    summary=f"{key} · remember {', '.join(values)}",
+                )
             self.values.setdefault(owner, {}).update(values)

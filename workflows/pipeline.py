@@ -69,6 +69,8 @@ RESOLVE_TIMEOUT = timedelta(seconds=30)
 RESOLVE_RETRY = RetryPolicy(maximum_attempts=5)
 CANCELLED_STATUS_PATCH = "taskagent-cancelled-status"
 """A cancelled run's record says CANCELLED (and indexes it); runs recorded before kept RUNNING."""
+DRY_RUN_MEMO = "dry_run"
+"""The memo key that marks a dry run (`temporal workflow describe` and the Web UI show it)."""
 EMPTY_CONTINUATION_PATCH = "taskagent-no-empty-continuation"
 """Runs that continued as new with no step left (the first engine did) replay as they were."""
 
@@ -223,7 +225,9 @@ class PipelineWorkflow:
         if resume is None:
             telemetry.index(result)
             self.events.publish(EventKind.RUN_STARTED, pipeline=result.pipeline)
-            if resolved.spec.subscribe:
+            if request.dry_run:  # labelled where the Web UI and `describe` show it
+                workflow.upsert_memo({DRY_RUN_MEMO: True})
+            elif resolved.spec.subscribe:  # a dry run takes no messages from anyone
                 await subscribe(resolved.spec.subscribe)
         pipeline_run = self._run = PipelineRun(
             resolved,
@@ -235,6 +239,7 @@ class PipelineWorkflow:
             deselected=resume.deselected if resume else None,
             conversation=request.conversation,
             identity=request.identity,
+            dry_run=request.dry_run,
         )
         pipeline_run.board.publish()
         spec = resolved.spec
@@ -264,6 +269,7 @@ class PipelineWorkflow:
             run_id=info.run_id,
             started_at=workflow.now(),
             started_by=request.identity,
+            dry_run=request.dry_run,
         )
         resolved = await resolve_pipeline(
             ResolveRequest(

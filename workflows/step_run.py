@@ -20,6 +20,7 @@ from workflows.budget import Reservation
 with workflow.unsafe.imports_passed_through():
     from taskagent.conversation.context import ConversationContext
     from taskagent.events import DeltaTag, EventKind
+    from taskagent.kinds.context import StepOutcome
     from taskagent.llm.types import ModelRequest
     from taskagent.messages import PipelineMessage
     from taskagent.names import PIPELINE_WORKFLOW
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ToolCallRecord,
         carried_result,
     )
+    from taskagent.schemas.instances import schema_instance
     from taskagent.spec import Budget, PipelineSpec, StepBase
 
 if TYPE_CHECKING:
@@ -95,6 +97,16 @@ class StepRun:
     def conversation(self) -> ConversationContext | None:
         return self._run.conversation
 
+    @property
+    def dry_run(self) -> bool:
+        return self._run.dry_run
+
+    def stand_in(self, reason: str, output: Any = None) -> StepOutcome:
+        if output is None:
+            schema = self.resolved.output_schema(self.key)
+            output = schema_instance(schema, seed=self.key) if schema is not None else None
+        return StepOutcome(output=output, note=f"dry run: {reason}")
+
     def scope(self) -> Mapping[str, Any]:
         return self._run.scope()
 
@@ -141,6 +153,7 @@ class StepRun:
             "context": context,
             "stream": self._run.events.deltas,
             "identity": self._run.identity,  # a child acts for whoever started its parent
+            "dry_run": self._run.dry_run,
         }
         if request.conversation is None:  # a chat turn's sub-pipeline reads the conversation too
             update["conversation"] = self._run.conversation

@@ -34,6 +34,12 @@ def add_parsers(commands: Any) -> None:
     chat = commands.add_parser("chat", help="talk with a conversation (started if new)")
     chat.add_argument("conversation_id")
     chat.add_argument("--user", default="anonymous", help="whose conversation it is")
+    chat.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        help="a role of the user's (tools may require one); set when the conversation's run starts",
+    )
     chat.add_argument("--model", help="provider:model (a new conversation's)")
     chat.add_argument("--system", help="system prompt (a new conversation's)")
     chat.add_argument("--pipeline", help="a registered turn pipeline (a new conversation's)")
@@ -67,6 +73,7 @@ async def cmd_chat(
         settings.task_queue,
         args.conversation_id,
         user=args.user,
+        roles=args.role,
         config=config,
         stream=not args.no_stream,
         out=out,

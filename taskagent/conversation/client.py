@@ -8,7 +8,7 @@ start a new run, which reads the conversation back from the database, after an i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from temporalio.client import (
     Client,
@@ -38,11 +38,14 @@ def start_operation(
     task_queue: str,
     user: str = "anonymous",
     config: ConversationConfig | None = None,
+    *,
+    roles: Sequence[str] = (),
 ) -> WithStartWorkflowOperation[ConversationStart, object]:
-    """The conversation's workflow, started if it is not running (its settings then apply)."""
+    """The conversation's workflow, started if it is not running (its settings, its user and
+    the user's `roles` then apply: tools may require a role)."""
     return WithStartWorkflowOperation(
         CONVERSATION_WORKFLOW,
-        ConversationStart(user=user, config=config or ConversationConfig()),
+        ConversationStart(user=user, roles=list(roles), config=config or ConversationConfig()),
         id=conversation_id,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         task_queue=task_queue,
@@ -57,10 +60,19 @@ async def send_message(
     message: ChatMessage,
     user: str = "anonymous",
     config: ConversationConfig | None = None,
+    *,
+    roles: Sequence[str] = (),
 ) -> ChatReply:
     """One turn: the validated reply (a WorkflowUpdateFailedError says why there is none)."""
     handle = await begin_message(
-        client, task_queue, conversation_id, message, user, config, WorkflowUpdateStage.COMPLETED
+        client,
+        task_queue,
+        conversation_id,
+        message,
+        user,
+        config,
+        WorkflowUpdateStage.COMPLETED,
+        roles=roles,
     )
     return await handle.result()
 
@@ -73,12 +85,15 @@ async def begin_message(
     user: str = "anonymous",
     config: ConversationConfig | None = None,
     stage: WorkflowUpdateStage = WorkflowUpdateStage.ACCEPTED,
+    *,
+    roles: Sequence[str] = (),
 ) -> WorkflowUpdateHandle[ChatReply]:
     """A turn, accepted (or, at `stage` COMPLETED, answered): its handle gives the reply."""
+    operation = start_operation(conversation_id, task_queue, user, config, roles=roles)
     return await client.start_update_with_start_workflow(
         SEND_MESSAGE_UPDATE,
         message,
-        start_workflow_operation=start_operation(conversation_id, task_queue, user, config),
+        start_workflow_operation=operation,
         wait_for_stage=stage,
         result_type=ChatReply,
     )

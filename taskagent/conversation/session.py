@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from collections.abc import Sequence
 
 from rich.console import Console
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
@@ -35,6 +36,7 @@ class ChatSession:
         conversation_id: str,
         *,
         user: str,
+        roles: Sequence[str] = (),
         config: ConversationConfig,
         stream: bool,
         out: Console,
@@ -44,6 +46,7 @@ class ChatSession:
         self._task_queue = task_queue
         self.conversation_id = conversation_id
         self._user = user
+        self._roles = roles
         self._config = config
         self._stream = stream
         self._out = out
@@ -72,6 +75,7 @@ class ChatSession:
             self._user,
             self._config,
             WorkflowUpdateStage.ACCEPTED if self._stream else WorkflowUpdateStage.COMPLETED,
+            roles=self._roles,
         )
         self._shown = ""  # the text of the answer being written
         follower = None

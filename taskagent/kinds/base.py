@@ -267,6 +267,9 @@ class ResolveContext(Protocol):
     def local_function(self, name: str) -> None:
         """A function registered as cheap: a local activity."""
 
+    def side_effect_function(self, name: str) -> None:
+        """A function registered as having side effects: a dry run skips it."""
+
 
 SchemaOf = Callable[[StepBase], dict[str, Any] | None]
 """The output schema of another step (for kinds that nest steps)."""

@@ -26,6 +26,11 @@ class CodeStep(StepBase):
     local: bool | None = Field(
         None, description="Run as a local activity (cheap, fast). Default: as registered."
     )
+    side_effects: bool | None = Field(
+        None,
+        description="The function changes the world (pays, sends, writes): a dry run skips "
+        "the step. Default: as registered.",
+    )
 
 
 def function_name(function: str | Callable[..., Any]) -> str:
@@ -54,6 +59,8 @@ def _resolve(step: CodeStep, ctx: ResolveContext) -> None:
     info = ctx.catalog.get_function(step.function)
     if info is not None and info.local:
         ctx.local_function(step.function)
+    if info is not None and info.side_effects:
+        ctx.side_effect_function(step.function)
 
 
 KIND = StepKind(

@@ -50,6 +50,8 @@ class StepOutcome:
     """Steps a routing decision left out, with the reason (they settle SKIPPED)."""
     conversation: list[Message] | None = None
     """The kept conversation of an agent step, when the step keeps it."""
+    note: str | None = None
+    """What the record should say about how the output came about (a dry run's stand-in)."""
 
 
 class StepFailure(Exception):
@@ -108,6 +110,16 @@ class StepContext(Protocol):
     @property
     def conversation(self) -> ConversationContext | None:
         """The conversation whose turn the run is, if it is one (what chat steps read)."""
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether the run is dry: no model, tool, side effect or wait really happens (model
+        calls answer with placeholders and estimates; see `stand_in`)."""
+
+    def stand_in(self, reason: str, output: Any = None) -> StepOutcome:
+        """A dry run's outcome for a step that does not run: `output`, or (None) a
+        placeholder instance of the step's output schema, with `dry run: <reason>` in its
+        record."""
 
     def scope(self) -> Mapping[str, Any]:
         """What conditions and references read: `input` and `steps`."""

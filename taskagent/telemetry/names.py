@@ -33,6 +33,8 @@ class Attr(StrEnum):
     COGNITIVE_RETRIES = "taskagent.cognitive_retries"
     TRANSIENT_RETRIES = "taskagent.transient_retries"
     COST_USD = "taskagent.cost_usd"
+    DRY_RUN = "taskagent.dry_run"
+    """A dry run's model call: its cost is an estimate, nothing was spent."""
     FAILED_STEPS = "taskagent.failed_steps"
     WORKFLOW_ID = "temporal.workflow_id"
     RUN_ID = "temporal.run_id"

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 from simpleeval import FeatureNotAvailable, InvalidExpression, OperatorNotDefined, SimpleEval
 
-from taskagent.tools.isolation import run_isolated
+from taskagent.isolation import run_isolated
 from taskagent.tools.registry import ToolCatalog, ToolError, describe_tool
 
 if TYPE_CHECKING:
@@ -209,7 +209,11 @@ class SqliteQuery:
         # In a child process, killed at the deadline: some SQLite work never yields to the
         # progress handler (printf with a huge width), and a thread cannot be stopped.
         return run_isolated(
-            self._query, args.query, seconds=self._max_seconds + 1, what="the query"
+            self._query,
+            args.query,
+            seconds=self._max_seconds + 1,
+            what="the query",
+            stopped=ToolError,
         )
 
     def _query(self, query: str) -> QueryRows:

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from taskagent.names import (
         CHECK_OUTPUT_ACTIVITY,
         CODE_STEP_ACTIVITY,
+        DRY_LLM_CALL_ACTIVITY,
         LLM_CALL_ACTIVITY,
         TOOL_CALL_ACTIVITY,
     )
@@ -116,11 +117,12 @@ class AgentLoop:
                 output, errors = None, [truncated(self.step.max_output_tokens)]
             else:
                 output, errors = await self._check(content)
-            if not errors:
+            if not errors or self.ctx.dry_run:  # a placeholder is not corrected (see dry_note)
                 kept = None
                 if self.step.keep_conversation:
                     kept = [_bounded(m) for m in base + working[attempt_start:]]
-                return StepOutcome(output=output, attempts=attempt, conversation=kept)
+                note = self._dry_note(errors) if self.ctx.dry_run else None
+                return StepOutcome(output=output, attempts=attempt, conversation=kept, note=note)
             failure = AttemptFailure(attempt=attempt, errors=errors, answer=(content or "")[:1000])
             failures.append(failure)
             self.ctx.record_rejected_answer(failure, min(attempt, self.step.max_attempts - 1))
@@ -138,6 +140,8 @@ class AgentLoop:
         with validator("schema") as errors:
             output, found = self._parse(content)
             errors += found
+        if self.ctx.dry_run:  # structural checks only: no user code runs on a placeholder
+            return output, errors
         if not errors and isinstance(self.output_schema, str):
             with validator(self.output_schema) as errors:
                 checked = await self.ctx.activity(
@@ -154,6 +158,19 @@ class AgentLoop:
         if not errors:
             errors = await self._semantic_errors(output)
         return output, errors
+
+    def _dry_note(self, errors: list[str]) -> str:
+        """What a dry run's record says: the answer is a placeholder, and what did not run."""
+        checks = list(self.step.validators) if isinstance(self.step, AgentStep) else []
+        if isinstance(self.output_schema, str):  # the output model's own validators
+            checks.insert(0, self.output_schema)
+        skipped = [
+            ("tools not called", self.allowed),
+            ("validators not run", checks),
+            ("the placeholder fails the schema", errors),
+        ]
+        note = "dry run: placeholder answer, cost estimated"
+        return note + "".join(f"; {what}: {', '.join(items)}" for what, items in skipped if items)
 
     def _parse(self, content: str | None) -> tuple[Any, list[str]]:
         """The answer checked against the JSON Schema, by the parser the run was recorded with:
@@ -216,12 +233,14 @@ class AgentLoop:
         call = self.ctx.model_call(request, self.attempt, self.calls)
         if self.context is not None:
             call = call.model_copy(update={"context": self.context})
+        dry = self.ctx.dry_run
         try:
             result = await self.ctx.activity(
-                LLM_CALL_ACTIVITY,
+                DRY_LLM_CALL_ACTIVITY if dry else LLM_CALL_ACTIVITY,
                 call,
                 result_type=ModelCallResult,
-                summary=f"{self.model} · attempt {self.attempt} · call {self.calls}",
+                summary=f"{'dry run · ' if dry else ''}{self.model} · attempt {self.attempt} · "
+                f"call {self.calls}",
                 timeout=self.ctx.deadline or MODEL_CALL_TIMEOUT,
             )
         except ActivityError as err:

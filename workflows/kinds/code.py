@@ -14,6 +14,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def execute(ctx: StepContext, step: CodeStep, value: Any) -> StepOutcome:
+    if ctx.dry_run and _has_side_effects(ctx, step):
+        return ctx.stand_in(f"not run: {step.function!r} has side effects")
     request = CodeStepRequest(
         function=step.function, input=value, step_id=ctx.key, execution=ctx.execution
     )
@@ -26,3 +28,10 @@ async def execute(ctx: StepContext, step: CodeStep, value: Any) -> StepOutcome:
         local=local,
     )
     return StepOutcome(output=result.output, attempts=result.attempt)
+
+
+def _has_side_effects(ctx: StepContext, step: CodeStep) -> bool:
+    """As the step says, or else as the function was registered."""
+    if step.side_effects is not None:
+        return step.side_effects
+    return step.function in ctx.resolved.side_effect_functions

@@ -12,5 +12,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def execute(ctx: StepContext, step: ReceiveStep, value: Any) -> StepOutcome:
+    if ctx.dry_run:
+        return ctx.stand_in("no message awaited: a placeholder message")
     message = await ctx.wait_for_message(step.topic)
     return StepOutcome(output=message.model_dump(mode="json"))

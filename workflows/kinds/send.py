@@ -27,6 +27,8 @@ async def execute(ctx: StepContext, step: SendStep, value: Any) -> StepOutcome:
         sent_at=workflow.now(),
     )
     where = f"topic {step.topic}" if step.topic else f"{message.to}"
+    if ctx.dry_run:
+        return ctx.stand_in(f"not sent to {where}", message.model_dump(mode="json"))
     await ctx.activity(
         DELIVER_MESSAGE_ACTIVITY,
         DeliverMessage(message=message),

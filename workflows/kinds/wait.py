@@ -13,6 +13,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def execute(ctx: StepContext, step: WaitStep, value: Any) -> StepOutcome:
+    if ctx.dry_run:
+        return ctx.stand_in(f"did not wait {step.duration}", value)
     due = workflow.now() + step.duration
     await asyncio.sleep(step.duration.total_seconds())  # in a workflow: a durable timer
     ctx.record_finish(due)
