@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -10,7 +9,7 @@ from typing import Any, get_type_hints
 
 from pydantic import TypeAdapter
 
-from taskagent.isolation import MAX_MEMORY_BYTES, call_isolated
+from taskagent.isolation import MAX_MEMORY_BYTES, call_user_code, check_isolable
 
 DEFAULT_ISOLATED_SECONDS = 300.0
 """An isolated function's deadline when its caller gives none (a code step's attempt)."""
@@ -74,20 +73,14 @@ class FunctionInfo:
         """Run the function on an already validated input; sync functions run in a thread, or
         an isolated one in a child process stopped after `seconds` (Stopped)."""
         args: tuple[Any, ...] = (value, context) if self.takes_context else (value,)
-        if inspect.iscoroutinefunction(self.func):
-            return await self.func(*args)
-        if self.isolated:
-            return await call_isolated(
-                self.func,
-                *args,
-                seconds=seconds or DEFAULT_ISOLATED_SECONDS,
-                what=f"function {self.name!r}",
-                max_memory=self.max_memory_mb << 20,
-            )
-        result = await asyncio.to_thread(self.func, *args)
-        if inspect.isawaitable(result):
-            return await result
-        return result
+        return await call_user_code(
+            self.func,
+            *args,
+            isolated=self.isolated,
+            seconds=seconds or DEFAULT_ISOLATED_SECONDS,
+            what=f"function {self.name!r}",
+            max_memory=self.max_memory_mb << 20,
+        )
 
 
 def describe_function(
@@ -109,11 +102,8 @@ def describe_function(
         raise TypeError(
             f"{func.__qualname__} must take one input parameter and optionally a StepContext"
         )
-    if isolated and inspect.iscoroutinefunction(func):
-        raise TypeError(
-            f"{func.__qualname__} is async: only a synchronous function can run isolated (a "
-            "child process stops what an event loop cannot); make it a plain def"
-        )
+    if isolated:
+        check_isolable(func, func.__qualname__)
     hints = get_type_hints(func)
     input_type = hints.get(params[0].name, Any)
     output_type = hints.get("return", Any)

@@ -15,6 +15,7 @@ pickled, a RuntimeError naming it); a stopped child raises the caller's `stopped
 from __future__ import annotations
 
 import asyncio
+import inspect
 import multiprocessing
 import pickle
 import resource
@@ -28,7 +29,17 @@ T = TypeVar("T")
 MAX_MEMORY_BYTES = 1 << 30
 """A child's address space (1 GiB): allocating past it fails inside the child, not the worker."""
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["taskagent.tools.builtins"])
+_preloaded = ["taskagent.tools.builtins"]
+_context.set_forkserver_preload(_preloaded)
+
+
+def preload(module: str) -> None:
+    """Have the fork server import `module` when it starts (at the first isolated call), so that
+    its children do not import it on every call: registering an isolated function or tool does
+    this for its module."""
+    if module not in _preloaded and module != "__main__":
+        _preloaded.append(module)
+        _context.set_forkserver_preload(_preloaded)
 
 
 class Stopped(Exception):
@@ -62,12 +73,52 @@ async def call_isolated(
     stopped: type[Exception] = Stopped,
 ) -> T:
     """As `run_isolated`, awaited: cancelling the caller kills the child at once."""
-    child, receiving = _start(func, args, seconds, max_memory)
+    # In a thread: the first call starts the fork server, which imports the preloaded modules.
+    starting = asyncio.create_task(asyncio.to_thread(_start, func, args, seconds, max_memory))
+    try:
+        child, receiving = await asyncio.shield(starting)
+    except asyncio.CancelledError:  # cancelled while starting: the child is stopped all the same
+        _end(*await starting)
+        raise
     try:
         ready = await asyncio.to_thread(receiving.poll, seconds)
         return _outcome(receiving, ready, seconds, what, max_memory, stopped)  # type: ignore[no-any-return]
     finally:  # on cancellation too: the kill ends the poll waiting in its thread
         _end(child, receiving)
+
+
+async def call_user_code(
+    func: Callable[..., Any],
+    *args: Any,
+    isolated: bool,
+    seconds: float,
+    what: str,
+    max_memory: int = MAX_MEMORY_BYTES,
+    stopped: type[Exception] = Stopped,
+) -> Any:
+    """Run a user's function (a code step's, a tool's): a coroutine function on the event loop;
+    a synchronous one in a thread, or, `isolated`, in a child process (see `call_isolated`)."""
+    if inspect.iscoroutinefunction(func):
+        return await func(*args)
+    if isolated:
+        return await call_isolated(
+            func, *args, seconds=seconds, what=what, max_memory=max_memory, stopped=stopped
+        )
+    result = await asyncio.to_thread(func, *args)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def check_isolable(func: Callable[..., Any], label: str) -> None:
+    """TypeError unless `func` can run isolated (only synchronous code can be killed); its
+    module is preloaded by the fork server."""
+    if inspect.iscoroutinefunction(func):
+        raise TypeError(
+            f"{label} is async: only a synchronous function can run isolated (a child process "
+            "stops what an event loop cannot); make it a plain def"
+        )
+    preload(func.__module__)
 
 
 def _start(

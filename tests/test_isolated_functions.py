@@ -1,19 +1,22 @@
-"""Isolated functions: a synchronous code-step function registered with `isolated=True` runs in a
-child process that its attempt's deadline really stops, within CPU and memory limits, so that
-no input can freeze the worker (in a thread, `round(1, -10**8)` held the GIL for 663 s and every
-run on the worker stopped with it)."""
+"""Isolated functions and tools: a synchronous code-step function or tool registered with
+`isolated=True` runs in a child process that its deadline really stops, within CPU and memory
+limits, so that no input can freeze the worker (in a thread, `round(1, -10**8)` held the GIL for
+663 s and every run on the worker stopped with it)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 from pydantic import BaseModel
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from activities.tools import ToolActivities
 from taskagent import Pipeline, Registry, StepContext
 from taskagent.errors import ErrorType, StepFailed
+from taskagent.results import ToolCallRequest, ToolCallResult
 from tests.support import failed_result, running_worker, start
 
 isolated = Registry()
@@ -106,3 +109,28 @@ def test_only_a_synchronous_function_can_be_isolated() -> None:
 
     with pytest.raises(TypeError, match="only a synchronous function can run isolated"):
         Registry().function(isolated=True)(fetch)
+
+
+@isolated.tools.tool(isolated=True, timeout=timedelta(seconds=3))
+def rounding(order: Order) -> str:
+    """Rounds 12345 to the digits asked for."""
+    return str(round(12345, order.digits))
+
+
+async def test_an_isolated_tool_is_stopped_at_its_timeout_and_the_model_is_told() -> None:
+    activities = ToolActivities(isolated.tools)
+
+    async def call(digits: int) -> ToolCallResult:
+        request = ToolCallRequest(
+            tool="rounding",
+            arguments=json.dumps({"item": "tea", "digits": digits}),
+            step_id="s",
+            call_id="c",
+            allowed=["rounding"],
+        )
+        return await ActivityEnvironment().run(activities.run, request)
+
+    assert (await call(-2)).content == "12300"
+    stopped = await call(-(10**8))
+    assert (stopped.ok, stopped.error_type) == (False, ErrorType.TOOL_ERROR)
+    assert stopped.content == "the tool 'rounding' ran longer than 2 s and was stopped"

@@ -6,7 +6,6 @@ the LLM sees; the same model checks the arguments the LLM sends back before the 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -18,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError
 
 from taskagent.errors import ErrorType
+from taskagent.isolation import MAX_MEMORY_BYTES, call_user_code, check_isolable
 from taskagent.llm.types import ToolSpec
 from taskagent.ratelimit import RateLimits
 from taskagent.spec import RetrySpec
@@ -57,6 +57,10 @@ class ToolInfo:
     """A run may use the tool only if whoever started it has one of these roles (if any)."""
     rate_limit: RateLimits | None = None
     """Calls per window, across every worker of the task queue (as models' rate limits)."""
+    isolated: bool = False
+    """It runs in a child process, killed at its timeout, within CPU and memory limits."""
+    max_memory_mb: int = MAX_MEMORY_BYTES >> 20
+    """An isolated tool's memory (address space) limit."""
 
     def permits(self, roles: Iterable[str]) -> bool:
         """Whether a run with `roles` may call the tool."""
@@ -75,13 +79,17 @@ class ToolInfo:
         return self.args_adapter.validate_json(raw.strip() or "{}")
 
     async def call(self, args: Any) -> Any:
-        """Run the tool on validated arguments; sync functions run in a thread."""
-        if inspect.iscoroutinefunction(self.func):
-            return await self.func(args)
-        result = await asyncio.to_thread(self.func, args)
-        if inspect.isawaitable(result):
-            return await result
-        return result
+        """Run the tool on validated arguments; sync functions run in a thread, or an isolated
+        one in a child process, stopped (ToolError) a second before the call's timeout."""
+        return await call_user_code(
+            self.func,
+            args,
+            isolated=self.isolated,
+            seconds=max(self.timeout.total_seconds() - 1, 1),
+            what=f"the tool {self.name!r}",
+            max_memory=self.max_memory_mb << 20,
+            stopped=ToolError,
+        )
 
     def render(self, output: Any) -> str:
         """The text a model reads: strings as they are, anything else as JSON.
@@ -103,6 +111,8 @@ def describe_tool(
     retry: RetrySpec | None = None,
     roles: Iterable[str] = (),
     rate_limit: RateLimits | str | None = None,
+    isolated: bool = False,
+    max_memory_mb: int | None = None,
 ) -> ToolInfo:
     """Build the ToolInfo of `func`; `roles`: whoever starts a run that calls it needs one;
     `rate_limit`: `"10/minute"` (or `second`, `hour`), or RateLimits.
@@ -133,6 +143,8 @@ def describe_tool(
             f"the parameter {params[0].name!r} of tool {label} must be annotated with a pydantic "
             f"BaseModel subclass (the arguments), not {args_type!r}"
         )
+    if isolated:
+        check_isolable(func, f"tool {label}")
     output_type = hints.get("return", Any)
     try:
         output_adapter = TypeAdapter(output_type)
@@ -152,6 +164,8 @@ def describe_tool(
         output_adapter=output_adapter,
         roles=tuple(roles),
         rate_limit=parse_rate(rate_limit) if isinstance(rate_limit, str) else rate_limit,
+        isolated=isolated,
+        max_memory_mb=max_memory_mb or MAX_MEMORY_BYTES >> 20,
     )
 
 
@@ -189,10 +203,14 @@ class ToolCatalog:
         retry: RetrySpec | None = None,
         roles: Iterable[str] = (),
         rate_limit: RateLimits | str | None = None,
+        isolated: bool = False,
+        max_memory_mb: int | None = None,
     ) -> Callable[[F], F]:
         """Register a function as a tool: `@catalog.tool()`. The function is returned unchanged.
         With `roles`, only runs started by someone with one of them may call it; `rate_limit`
-        (`"10/minute"`) holds across every worker of the task queue."""
+        (`"10/minute"`) holds across every worker of the task queue; `isolated=True` runs a
+        synchronous tool in a child process stopped at its timeout, within CPU and memory
+        (`max_memory_mb`) limits."""
 
         def decorate(func: F) -> F:
             self.add(
@@ -204,6 +222,8 @@ class ToolCatalog:
                     retry=retry,
                     roles=roles,
                     rate_limit=rate_limit,
+                    isolated=isolated,
+                    max_memory_mb=max_memory_mb,
                 )
             )
             return func
