@@ -64,6 +64,7 @@ from taskagent.operator import (
     RetryStep,
     SkipStep,
 )
+from taskagent.pollers import warn_when_unserved
 from taskagent.registry import Registry, RegistryError
 from taskagent.render import ICONS, progress_line
 from taskagent.results import Identity, PipelineResult, RunProgress, carried_result
@@ -198,7 +199,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_follow:
         out.print(handle.id)
         return EXIT_OK
-    code = await follow(client, handle, args)
+    code = await follow(client, handle, args, settings.task_queue)
     err.print(f"Web UI: {url}", soft_wrap=True)
     return code
 
@@ -214,7 +215,7 @@ async def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         f" — Web UI: {settings.run_url(handle.id, description.run_id)}",
         soft_wrap=True,
     )
-    return await follow(client, handle, args)
+    return await follow(client, handle, args, description.task_queue)
 
 
 POLL_COOLDOWN = timedelta(milliseconds=200)
@@ -281,14 +282,24 @@ async def _exists(client: Client, workflow_id: str) -> bool:
 
 
 async def follow(
-    client: Client, handle: WorkflowHandle[Any, PipelineResult], args: argparse.Namespace
+    client: Client,
+    handle: WorkflowHandle[Any, PipelineResult],
+    args: argparse.Namespace,
+    task_queue: str,
 ) -> int:
     """Show the run's events as they come (`--events`: as JSON lines on stdout) until the run
-    ends and its stream is read; print the result; the exit code."""
+    ends and its stream is read, saying so if no worker serves its task queue; print the
+    result; the exit code."""
     view = EventView(err, handle.id)
+
+    def say(text: str) -> None:
+        err.print(f"[yellow]waiting:[/yellow] {text}", soft_wrap=True, highlight=False)
+
+    watch = asyncio.create_task(warn_when_unserved(client, task_queue, say))
     try:
         await show_events(client, handle.id, view, args.events, getattr(args, "from_offset", 0))
     finally:
+        watch.cancel()
         view.close()
     try:
         result = await handle.result()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from taskagent.kinds import KINDS
 
 if TYPE_CHECKING:
+    from taskagent.api import result_of, run_pipeline, run_pipeline_sync
     from taskagent.builder import Pipeline
     from taskagent.errors import ErrorType, StepFailed
     from taskagent.functions import StepContext
@@ -40,9 +41,14 @@ if TYPE_CHECKING:
         RetrySpec,
         Trigger,
     )
+    from taskagent.typed import RunResult
     from taskagent.validation import Problem, SpecError, check_input, validate_pipeline
 
 _MODULES = {
+    "result_of": "api",
+    "run_pipeline": "api",
+    "run_pipeline_sync": "api",
+    "RunResult": "typed",
     "Pipeline": "builder",
     "ErrorType": "errors",
     "StepFailed": "errors",
@@ -102,6 +108,7 @@ __all__ = [
     "RegistryError",
     "RetrySpec",
     "RunProgress",
+    "RunResult",
     "RunStatus",
     "SpecError",
     "StepContext",
@@ -113,6 +120,9 @@ __all__ = [
     "check_input",
     "load_spec_file",
     "pipeline_json_schema",
+    "result_of",
+    "run_pipeline",
+    "run_pipeline_sync",
     "spec_to_json",
     "spec_to_yaml",
     "validate_pipeline",

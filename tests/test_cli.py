@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -270,3 +272,32 @@ def test_starting_runs_loads_no_database_library():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_run_no_worker_serves_is_reported(env):
+    """`starter.py run` on a task queue that no worker polls says so, and how to start one,
+    instead of waiting in silence."""
+    queue = unique("nobody")
+    settings = {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TASKAGENT_TASK_QUEUE": queue,
+        "COLUMNS": "200",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "starter.py", "run", "ticket_triage", "--input", '{"text": "hi"}',
+        "--id", f"{queue}-run", cwd=ROOT, env={**os.environ, **settings},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    said = ""
+    try:
+        while "no worker polls" not in said:
+            line = await asyncio.wait_for(process.stderr.readline(), 30)
+            assert line, f"starter.py ended without saying so: {said}"
+            said += line.decode()
+    finally:
+        process.kill()
+        await process.wait()
+        await env.client.get_workflow_handle(f"{queue}-run").terminate("test over")
+    assert f"no worker polls the task queue {queue!r}" in said
+    assert f"TASKAGENT_TASK_QUEUE={queue} python worker.py" in said

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from taskagent.kinds.base import (
     STRICT,
@@ -94,6 +94,14 @@ def agent_output_schema(
     return {"type": "string"}
 
 
+def agent_output_type(step: AgentStep, catalog: Catalog) -> TypeAdapter[Any] | None:
+    """A registered output model's type (other outputs stay JSON)."""
+    if not isinstance(step.output_schema, str):
+        return None
+    model = catalog.get_model(step.output_schema)
+    return TypeAdapter(model) if model is not None else None
+
+
 def resolve_agent(step: AgentStep, ctx: ResolveContext) -> None:
     for name in step.tools:
         ctx.tool(name)
@@ -108,5 +116,6 @@ KIND = StepKind(
     builder=agent,
     check=check_agent,
     output_schema=agent_output_schema,
+    output_type=agent_output_type,
     resolve=resolve_agent,
 )

@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -210,6 +211,8 @@ class Catalog(Protocol):
 
     def model_schema(self, name: str) -> dict[str, Any] | None: ...
 
+    def get_model(self, name: str) -> type[BaseModel] | None: ...
+
     def model_names(self) -> Sequence[str]: ...
 
     def tool_names(self) -> Sequence[str]: ...
@@ -304,6 +307,8 @@ class StepKind:
     """Kind-specific checks of a step (the common fields are checked for every kind)."""
     output_schema: Callable[[Any, Catalog | None, SchemaOf], dict[str, Any] | None] = _nothing
     """The JSON Schema of the step's output, where it is known."""
+    output_type: Callable[[Any, Catalog], TypeAdapter[Any] | None] = _nothing
+    """The Python type of the step's output, where the registry knows it (typed results)."""
     resolve: Callable[[Any, ResolveContext], None] = _nothing
     """Record what the step needs from the worker's registry."""
     children: Callable[[Any], Sequence[StepBase]] = _no_steps

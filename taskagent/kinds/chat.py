@@ -46,5 +46,6 @@ KIND = StepKind(
     builder=chat,
     check=agent_kind.check_agent,
     output_schema=agent_kind.agent_output_schema,
+    output_type=agent_kind.agent_output_type,
     resolve=agent_kind.resolve_agent,
 )

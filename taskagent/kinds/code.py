@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from taskagent.kinds.base import (
     STRICT,
@@ -55,6 +55,11 @@ def _output_schema(step: CodeStep, catalog: Catalog | None, _: SchemaOf) -> dict
     return info.output_schema() if info is not None else None
 
 
+def _output_type(step: CodeStep, catalog: Catalog) -> TypeAdapter[Any] | None:
+    info = catalog.get_function(step.function)
+    return info.output_adapter if info is not None else None
+
+
 def _resolve(step: CodeStep, ctx: ResolveContext) -> None:
     info = ctx.catalog.get_function(step.function)
     if info is not None and info.local:
@@ -70,5 +75,6 @@ KIND = StepKind(
     builder=code,
     check=_check,
     output_schema=_output_schema,
+    output_type=_output_type,
     resolve=_resolve,
 )
