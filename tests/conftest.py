@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
+from temporalio import activity, workflow
 from temporalio.testing import WorkflowEnvironment
 
 from taskagent import search
 from taskagent.llm.gemini_provider import GeminiProvider
 from taskagent.llm.openai_provider import OpenAIProvider
+from taskagent.logging import configure_logging
 from taskagent.storage import data_converter
 from taskagent.store import Database, migrate
 from tests.databases import postgres_server
@@ -102,3 +106,20 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     migrate(db)
     yield db
     db.close()
+
+
+@pytest.fixture
+def restored() -> Iterator[None]:
+    """configure_logging changes process-wide state: put it back for the other tests."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        configure_logging(content=False)  # the switch is process-wide too
+        root.handlers[:] = handlers
+        structlog.reset_defaults()
+        workflow.logger.workflow_info_on_message = True
+        activity.logger.activity_info_on_message = True

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
-import structlog
 from pydantic import BaseModel
-from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -22,23 +19,6 @@ from taskagent.llm.pricing import PriceTable
 from taskagent.logging import configure_logging, is_expected
 from taskagent.results import ModelCallRequest, ToolCallRequest
 from taskagent.scope import LogScope
-
-
-@pytest.fixture
-def restored() -> Iterator[None]:
-    """configure_logging changes process-wide state: put it back for the other tests."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        configure_logging(content=False)  # the switch is process-wide too
-        root.handlers[:] = handlers
-        structlog.reset_defaults()
-        workflow.logger.workflow_info_on_message = True
-        activity.logger.activity_info_on_message = True
 
 
 def failing(secret_prompt: str) -> None:

@@ -79,24 +79,19 @@ def test_the_redactor_hides_configured_values_and_credential_shapes() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["console", "json"])
-def test_log_lines_never_show_a_secret(fmt: str, capsys) -> None:
+def test_log_lines_never_show_a_secret(fmt: str, capsys, restored) -> None:
     """In both formats: messages, fields, nested fields, objects' text and tracebacks (a bug's
     exception quoting a key, in our logs and in Temporal's)."""
     configure_logging(fmt, "INFO", redact=Redactor([OPENAI_KEY]))
     log = structlog.get_logger("test")
+    log.warning("echoed", detail=f"sent {OPENAI_KEY} again")
+    logging.getLogger("temporalio.activity").warning("failed: Bearer %s", OPENAI_KEY)
+    log.warning("nested", request={"headers": [f"Bearer {OPENAI_KEY}"]}, error=KeyError(OPENAI_KEY))
     try:
-        log.warning("echoed", detail=f"sent {OPENAI_KEY} again")
-        logging.getLogger("temporalio.activity").warning("failed: Bearer %s", OPENAI_KEY)
-        log.warning(
-            "nested", request={"headers": [f"Bearer {OPENAI_KEY}"]}, error=KeyError(OPENAI_KEY)
-        )
-        try:
-            raise RuntimeError(f"the client was built with {OPENAI_KEY}")
-        except RuntimeError:
-            log.exception("a bug")
-            logging.getLogger("temporalio.worker").exception("Failed activation")
-    finally:
-        configure_logging()
+        raise RuntimeError(f"the client was built with {OPENAI_KEY}")
+    except RuntimeError:
+        log.exception("a bug")
+        logging.getLogger("temporalio.worker").exception("Failed activation")
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError" in err
     assert OPENAI_KEY not in err and err.count("[redacted]") >= 6
@@ -223,7 +218,7 @@ async def test_no_secret_reaches_a_history_a_log_an_output_a_payload_or_the_data
 
 
 def test_the_worker_hides_every_provider_key_in_its_logs_too(
-    tmp_path: Path, monkeypatch, capsys
+    tmp_path: Path, monkeypatch, capsys, restored
 ) -> None:
     """A models file may name any variable for a key: its value is hidden like the others."""
     models = tmp_path / "models.yaml"
@@ -231,10 +226,7 @@ def test_the_worker_hides_every_provider_key_in_its_logs_too(
     monkeypatch.setenv("LLAMA_ACCESS", "llama-access-value-42")
     providers = ProviderFactory(ProviderSettings(TASKAGENT_MODELS=str(models)))
     configure_logging("json", "INFO", redact=Redactor.from_environment(os.environ))
-    try:
-        redact_with(secrets_of(providers))  # what the worker does once its providers exist
-        structlog.get_logger("test").warning("echoed", detail="sent llama-access-value-42")
-    finally:
-        configure_logging()
+    redact_with(secrets_of(providers))  # what the worker does once its providers exist
+    structlog.get_logger("test").warning("echoed", detail="sent llama-access-value-42")
     err = capsys.readouterr().err
     assert "llama-access-value-42" not in err and "[redacted]" in err

@@ -67,7 +67,8 @@ async def test_post_a_run_then_stream_its_events_and_read_its_result(env, task_q
         assert kinds[0] == "run_started" and kinds[-1] == "run_completed"
         assert [int(e["id"]) for e in events] == list(range(len(events)))
         completed = [e["data"]["step"] for e in events if e["event"] == "step_completed"]
-        assert completed == ["search", "reputation", "social", "report"]
+        assert completed[0] == "search" and completed[-1] == "report"  # the middle two: any order
+        assert sorted(completed[1:3]) == ["reputation", "social"]
         assert all(e["data"]["kind"] == e["event"] for e in events)
 
         # A client that lost the connection resumes after the last event it saw.
