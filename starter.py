@@ -1,9 +1,9 @@
 """TaskAgent command line: run pipelines and follow them, validate specs, list, inspect runs.
 
 python starter.py run company_research --input '{"company": "Acme"}'
-python starter.py run --file pipelines/ticket_triage.yaml --input-file ticket.json
+python starter.py run --file examples/ticket_triage.yaml --input-file ticket.json
 python starter.py watch <workflow-id>
-python starter.py validate pipelines/ticket_triage.yaml
+python starter.py validate examples/ticket_triage.yaml
 python starter.py list
 python starter.py status <workflow-id>
 python starter.py schema > schemas/pipeline.schema.json

@@ -78,7 +78,8 @@ def build_registry(settings: Settings) -> Registry:
         builtin_tools(sqlite_path=settings.sqlite_path, http_allow_hosts=settings.allowed_hosts())
     )
     registry.load_modules(settings.module_names())
-    registry.load_folder(settings.pipeline_dir)
+    if settings.pipeline_dir is not None:
+        registry.load_folder(settings.pipeline_dir)
     errors = registry.check()
     if errors:
         raise RegistryError("\n".join(str(err) for err in errors))

@@ -1,17 +1,19 @@
 """Example pipelines from the seeds, runnable offline with deterministic code steps.
 
-The worker loads this module by default (TASKAGENT_MODULES=examples.pipelines); the spec files in
-pipelines/ use the functions registered here.
+The worker loads this module by default (TASKAGENT_MODULES=examples.pipelines,...). The YAML spec
+examples/ticket_triage.yaml uses the functions registered here, and is registered with them: a
+worker that serves other modules does not get it (nor fail on it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from taskagent import Pipeline, Registry, Trigger, code
+from taskagent import Pipeline, Registry, Trigger, code, load_spec_file
 
 registry = Registry()
 
@@ -252,3 +254,7 @@ registry.add_pipeline(contact_enrichment)
 def summarise_reply(replies: dict[str, Reply | None]) -> Reply:
     """The reply of whichever desk handled the ticket."""
     return next(reply for reply in replies.values() if reply is not None)
+
+
+TICKET_TRIAGE = Path(__file__).with_name("ticket_triage.yaml")
+registry.add_pipeline(load_spec_file(TICKET_TRIAGE), source=str(TICKET_TRIAGE))

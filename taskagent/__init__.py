@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from taskagent.kinds import KINDS
 
 if TYPE_CHECKING:
-    from taskagent.api import result_of, run_pipeline, run_pipeline_sync
+    from taskagent.api import connect, result_of, run_pipeline, run_pipeline_sync
     from taskagent.builder import Pipeline
     from taskagent.errors import ErrorType, StepFailed
     from taskagent.functions import StepContext
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from taskagent.validation import Problem, SpecError, check_input, validate_pipeline
 
 _MODULES = {
+    "connect": "api",
     "result_of": "api",
     "run_pipeline": "api",
     "run_pipeline_sync": "api",
@@ -118,6 +119,7 @@ __all__ = [
     "StepStatus",
     "Trigger",
     "check_input",
+    "connect",
     "load_spec_file",
     "pipeline_json_schema",
     "result_of",

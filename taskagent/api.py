@@ -72,7 +72,7 @@ async def run_pipeline(
     if local:
         async with local_worker(registry, settings) as (local_client, queue):
             return await run.on(local_client, queue)
-    return await run.on(client or await _connect(settings), settings.task_queue)
+    return await run.on(client or await connect(settings), settings.task_queue)
 
 
 async def result_of(
@@ -86,7 +86,7 @@ async def result_of(
     """Attach to a run by id (running or ended) and return its typed result once it ends."""
     settings = settings or Settings()
     registry = registry if registry is not None else _default_registry(settings)
-    client = client or await _connect(settings)
+    client = client or await connect(settings)
     handle = client.get_workflow_handle(workflow_id, result_type=PipelineResult)
     queue = (await handle.describe()).task_queue
     requested = await _requested(client, handle)
@@ -219,7 +219,10 @@ def _default_registry(settings: Settings) -> Registry:
     return build_registry(settings)
 
 
-async def _connect(settings: Settings) -> Client:
-    from worker import connect
+async def connect(settings: Settings | None = None) -> Client:
+    """A Temporal client configured as worker.py's and starter.py's are: Temporal's standard
+    client configuration (TEMPORAL_* variables, profiles), TaskAgent's data converter (large
+    payloads stored outside the history, encryption when its keys are set)."""
+    from worker import connect as connect_worker
 
-    return await connect(settings)
+    return await connect_worker(settings or Settings())

@@ -26,7 +26,11 @@ class Settings(BaseSettings):
         alias="TASKAGENT_MODULES",
         description="Comma-separated modules whose `registry` the worker serves.",
     )
-    pipeline_dir: Path = Field(Path("pipelines"), alias="TASKAGENT_PIPELINE_DIR")
+    pipeline_dir: Path | None = Field(
+        Path("pipelines"),
+        alias="TASKAGENT_PIPELINE_DIR",
+        description="A folder of YAML and JSON pipeline specs the worker serves; empty: none.",
+    )
     sqlite_path: Path | None = Field(
         None, alias="TASKAGENT_SQLITE_PATH", description="SQLite file of the sql_query tool."
     )
@@ -73,7 +77,9 @@ class Settings(BaseSettings):
         description="Log prompts, answers and tool arguments and results (never by default).",
     )
 
-    @field_validator("payload_dir", "encryption_keys", "encryption_key_file", mode="before")
+    @field_validator(
+        "payload_dir", "pipeline_dir", "encryption_keys", "encryption_key_file", mode="before"
+    )
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if value == "" else value

@@ -157,7 +157,7 @@ async def test_unknown_pipeline_name_fails_at_once(env, task_queue):
 
 
 def test_starter_validates_lists_exports_and_prints_the_schema(tmp_path):
-    valid = starter("validate", "pipelines/ticket_triage.yaml")
+    valid = starter("validate", "examples/ticket_triage.yaml")
     assert valid.returncode == 0, valid.stderr
     assert "valid pipeline 'ticket_triage': 7 steps" in valid.stdout
 

@@ -36,7 +36,7 @@ from taskagent.serialization import (
 from tests.support import add, echo, probes, total
 
 ROOT = Path(__file__).resolve().parent.parent
-TRIAGE = ROOT / "pipelines" / "ticket_triage.yaml"
+TRIAGE = ROOT / "examples" / "ticket_triage.yaml"
 
 renamed = Registry()
 
@@ -351,3 +351,22 @@ def test_describe_function_reads_type_hints() -> None:
     assert info.input_schema()["properties"] == {"company": {"title": "Company", "type": "string"}}
     assert info.output_schema() == {"type": "integer"}
     assert describe_function(first).takes_context is False
+
+
+def test_the_bundled_spec_comes_with_its_functions_and_an_empty_folder_is_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker of other modules gets no example spec whose functions it lacks (it refused to
+    start: ticket_triage.yaml named unknown functions), and TASKAGENT_PIPELINE_DIR= loads no
+    folder (it loaded the current one, and failed on docker-compose.yml)."""
+    from taskagent.settings import Settings
+    from worker import build_registry
+
+    monkeypatch.chdir(ROOT)
+    bundled = build_registry(Settings())
+    assert {"ticket_triage", "company_research"} <= set(bundled.pipeline_names())
+    other = build_registry(Settings(TASKAGENT_MODULES="examples.research"))
+    assert "company_research" in other.pipeline_names()
+    assert "ticket_triage" not in other.pipeline_names()
+    empty = build_registry(Settings(TASKAGENT_PIPELINE_DIR=""))
+    assert empty.pipeline_names() == bundled.pipeline_names()
